@@ -1,0 +1,215 @@
+"""Paper 1's metrics (Cahlik et al. 2025, spec papers.md section 1.6), written as per-example values.
+
+The paper defines, over N test examples and two decision vectors a, b:
+
+    failure(a, b)      = 1 - #(a valid and b valid) / N      (parse-failure rate)
+    accuracy_all(a, b) = #(a == b and a valid) / N           (invalid outputs count as wrong)
+
+Here both are per-example indicator vectors whose mean is the paper's number, so that bootstrap intervals and paired
+tests come for free. A decision is *valid* when it is one of the task's labels (`None`, the parser's failure
+marker, and anything outside the label space, e.g. C1's -1, are invalid).
+
+When a metric does not apply to a sample its value is NaN, and NaN is excluded from means (not counted as wrong):
+- the sample has no gold label (`gold is None`), for metrics against gold;
+- the output was never generated. An output counts as generated when its parsed value is present, or when the
+  sample's raw `outputs[field]` text is not None. Without an `outputs` dict, answers and explanations count as
+  generated (a None parse is a failure) while reasoning does not (configurations without reasoning simply have
+  none): so `parsed.reasoning is None` is "no reasoning" -> NaN, unless a raw reasoning text exists -> failure.
+
+Gold fields are only ever compared with model outputs; no model metric is computed from gold fields alone.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from .registry import Sample, register_metric
+
+#: Marks "does not apply to this sample" (distinct from None, which marks a parse failure).
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "MISSING"})()
+
+#: Fields whose absence (no parse and no raw text) means "not requested" even without an `outputs` dict.
+_OPTIONAL_WITHOUT_OUTPUTS = frozenset({"reasoning"})
+
+
+# -- validity and the two paper formulas ------------------------------------------------------------------------
+def is_valid(value: Any, labels: Sequence[int]) -> bool:
+    """Whether a decision is one of the labels (the paper's `a in {0, 1}`, generalised to any label space)."""
+    return isinstance(value, numbers.Number) and value in labels
+
+
+def failure(a: Sequence[Any], b: Sequence[Any], labels: Sequence[int] = (0, 1)) -> np.ndarray:
+    """Per-example 1 - [a valid and b valid]; NaN where either side is MISSING. Mean = paper's failure(a, b)."""
+    return np.array(
+        [np.nan if _missing(x, y) else float(not (is_valid(x, labels) and is_valid(y, labels))) for x, y in zip(a, b)],
+        dtype=float,
+    )
+
+
+def accuracy_all(a: Sequence[Any], b: Sequence[Any], labels: Sequence[int] = (0, 1)) -> np.ndarray:
+    """Per-example [a == b and a valid]; NaN where either side is MISSING. Mean = paper's accuracy_all(a, b)."""
+    return np.array(
+        [np.nan if _missing(x, y) else float(is_valid(x, labels) and x == y) for x, y in zip(a, b)],
+        dtype=float,
+    )
+
+
+def _missing(*values: Any) -> bool:
+    return any(v is MISSING for v in values)
+
+
+# -- reading fields from a sample -------------------------------------------------------------------------------
+def gold_label(sample: Sample, labels: Sequence[int]) -> Any:
+    """The gold label, MISSING if unlabelled; a gold label outside `labels` means the wrong label space was passed."""
+    gold = sample.get("gold")
+    if gold is None:
+        return MISSING
+    if not is_valid(gold, labels):
+        raise ValueError(
+            f"sample {sample.get('id')!r}: gold label {gold!r} is not in labels {tuple(labels)}; pass the task's labels"
+        )
+    return gold
+
+
+def generated(sample: Sample, field: str) -> bool:
+    """Whether the model was asked for `field` (see the module docstring for the rule)."""
+    if _parsed(sample).get(field) is not None:
+        return True
+    outputs = sample.get("outputs")
+    if isinstance(outputs, Mapping):
+        return outputs.get(field) is not None
+    return field not in _OPTIONAL_WITHOUT_OUTPUTS
+
+
+def parsed_output(sample: Sample, field: str) -> Any:
+    """The parsed value of `field`: the value, None for a parse failure, MISSING if it was never generated."""
+    return _parsed(sample).get(field) if generated(sample, field) else MISSING
+
+
+def reasoning_decision(sample: Sample) -> Any:
+    """The decision the model's own reasoning ends with (its last element); None if unparsable or empty."""
+    reasoning = parsed_output(sample, "reasoning")
+    if reasoning is MISSING:
+        return MISSING
+    if not isinstance(reasoning, (list, tuple)) or len(reasoning) == 0:
+        return None
+    return reasoning[-1]
+
+
+def _parsed(sample: Sample) -> Mapping[str, Any]:
+    parsed = sample.get("parsed")
+    return parsed if isinstance(parsed, Mapping) else {}
+
+
+def _column(samples: Sequence[Sample], get: Callable[[Sample], Any]) -> list[Any]:
+    return [get(s) for s in samples]
+
+
+def _gold_column(samples: Sequence[Sample], labels: Sequence[int]) -> list[Any]:
+    return [gold_label(s, labels) for s in samples]
+
+
+def _output_column(samples: Sequence[Sample], field: str) -> list[Any]:
+    return [parsed_output(s, field) for s in samples]
+
+
+# -- table metrics: answer, explanation, alignment --------------------------------------------------------------
+@register_metric("answer_accuracy", family="accuracy", higher_is_better=True,
+                 description="accuracy_all(gold, parsed answer): unparsable answers count as wrong")
+def answer_accuracy(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    return accuracy_all(_gold_column(samples, labels), _output_column(samples, "answer"), labels)
+
+
+@register_metric("answer_failure", family="failure", higher_is_better=False,
+                 description="failure(gold, parsed answer): share of answers that could not be parsed")
+def answer_failure(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    return failure(_gold_column(samples, labels), _output_column(samples, "answer"), labels)
+
+
+@register_metric("explanation_accuracy", family="accuracy", higher_is_better=True,
+                 description="accuracy_all(gold, decision parsed from the explanation)")
+def explanation_accuracy(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    return accuracy_all(_gold_column(samples, labels), _output_column(samples, "explanation"), labels)
+
+
+@register_metric("explanation_failure", family="failure", higher_is_better=False,
+                 description="failure(gold, explanation decision): share of explanations without a readable decision")
+def explanation_failure(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    return failure(_gold_column(samples, labels), _output_column(samples, "explanation"), labels)
+
+
+@register_metric("alignment_rate", family="alignment", higher_is_better=True,
+                 description="accuracy_all(answer, explanation decision): both invalid counts as not aligned")
+def alignment_rate(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    return accuracy_all(_output_column(samples, "answer"), _output_column(samples, "explanation"), labels)
+
+
+@register_metric("alignment_failure", family="failure", higher_is_better=False,
+                 description="failure(answer, explanation decision): either side unparsable")
+def alignment_failure(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    return failure(_output_column(samples, "answer"), _output_column(samples, "explanation"), labels)
+
+
+# -- reasoning --------------------------------------------------------------------------------------------------
+def _canonical(value: Any) -> Any:
+    """Tuples and lists compare equal after this (JSON round trips turn tuples into lists)."""
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def _gold_reasoning(sample: Sample) -> list[Any] | None:
+    gold = sample.get("gold_reasoning")
+    return _canonical(gold) if isinstance(gold, (list, tuple)) and len(gold) > 0 else None
+
+
+def _reasoning_exact(sample: Sample) -> float:
+    gold, reasoning = _gold_reasoning(sample), parsed_output(sample, "reasoning")
+    if gold is None or reasoning is MISSING:
+        return np.nan
+    return float(reasoning is not None and _canonical(reasoning) == gold)
+
+
+def _reasoning_steps(sample: Sample) -> float:
+    gold, reasoning = _gold_reasoning(sample), parsed_output(sample, "reasoning")
+    if gold is None or reasoning is MISSING:
+        return np.nan
+    if not isinstance(reasoning, (list, tuple)):
+        return 0.0
+    reasoning = _canonical(reasoning)
+    hits = sum(1 for i, g in enumerate(gold) if i < len(reasoning) and reasoning[i] == g)
+    return hits / len(gold)
+
+
+@register_metric("reasoning_exact_match", family="accuracy", higher_is_better=True,
+                 description="parsed reasoning equals gold reasoning exactly; unparsable = 0; NaN without reasoning")
+def reasoning_exact_match(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    return np.array(_column(samples, _reasoning_exact), dtype=float)
+
+
+@register_metric("reasoning_failure", family="failure", higher_is_better=False,
+                 description="generated reasoning that could not be parsed; NaN without reasoning")
+def reasoning_failure(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    values = _output_column(samples, "reasoning")
+    return np.array([np.nan if r is MISSING else float(r is None) for r in values], dtype=float)
+
+
+@register_metric("reasoning_step_agreement", family="accuracy", higher_is_better=True,
+                 description="share of gold reasoning positions the parsed reasoning reproduces; unparsable = 0")
+def reasoning_step_agreement(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    return np.array(_column(samples, _reasoning_steps), dtype=float)
+
+
+@register_metric("answer_reasoning_agreement", family="alignment", higher_is_better=True,
+                 description="accuracy_all(decision ending the model's reasoning, parsed answer)")
+def answer_reasoning_agreement(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    return accuracy_all(_column(samples, reasoning_decision), _output_column(samples, "answer"), labels)
+
+
+@register_metric("explanation_reasoning_agreement", family="alignment", higher_is_better=True,
+                 description="accuracy_all(decision ending the model's reasoning, explanation decision)")
+def explanation_reasoning_agreement(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    return accuracy_all(_column(samples, reasoning_decision), _output_column(samples, "explanation"), labels)

@@ -1,0 +1,148 @@
+"""The shape every task shares: an `Example` record and the `Task` interface.
+
+A task is a seeded source of labelled examples plus the knowledge needed to read a model's outputs for it
+(answer, explanation and reasoning parsers). For paper 1's synthetic problems the task object *is* the hidden
+classifier (a weight vector, a tree): two task objects built with the same seed are the same classifier.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+
+@dataclass
+class Example:
+    """One labelled record, as written to `data/*.jsonl`."""
+
+    id: str
+    input: str
+    label: int
+    labels: list[int]
+    reasoning: str | None = None
+    explanation: str | None = None
+    rationale: list[Any] | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> "Example":
+        return cls(**row)
+
+
+class Task:
+    """A classification problem whose answers, explanations and reasoning can be parsed back into decisions.
+
+    Subclasses set `name`, `labels` and implement `sample_one`, `answer_text` and the three parsers. Parsers never
+    raise on model output: they return `None` when a text cannot be read (counted as a failure by the metrics).
+    """
+
+    name: str = ""
+    labels: tuple[int, ...] = (0, 1)
+    description: str = ""
+    #: Whether `fresh()` can draw another random classifier of the same family (needed by the in-context
+    #: learning configuration, which trains on a new classifier for every example).
+    supports_icl: bool = True
+
+    def __init__(self, seed: int = 0, **params: Any) -> None:
+        self.seed = seed
+        self.params = params
+
+    # -- data ---------------------------------------------------------------------------------------------------
+    def sample_one(self, rng: np.random.Generator, index: int) -> Example:
+        raise NotImplementedError
+
+    def examples(self, n: int, split: str, seed: int | None = None) -> list[Example]:
+        """`n` examples drawn with a generator seeded by (task seed, split): same arguments, same bytes."""
+        split_key = {"train": 1, "test": 2, "icl": 3}.get(split, sum(map(ord, split)))
+        rng = np.random.default_rng([self.seed if seed is None else seed, split_key])
+        return [self.sample_one(rng, i) for i in range(n)]
+
+    def fresh(self, seed: int) -> "Task":
+        """Another classifier of the same family and parameters (in-context learning draws one per example)."""
+        return type(self)(seed=seed, **self.params)
+
+    # -- what the model is trained to write ---------------------------------------------------------------------
+    def answer_text(self, label: int) -> str:
+        return str(label)
+
+    # -- reading the model's outputs back ----------------------------------------------------------------------
+    def parse_answer(self, text: str) -> int | None:
+        raise NotImplementedError
+
+    def parse_explanation(self, text: str) -> int | None:
+        raise NotImplementedError
+
+    def parse_reasoning(self, text: str) -> list[int] | None:
+        """The reasoning as a list of partial decisions (bits); its last element is the decision it implies."""
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        """The hidden classifier, for the run directory (a reader can check every example by hand)."""
+        return {"name": self.name, "seed": self.seed, **self.params}
+
+
+def reasoning_decision(bits: Sequence[int] | None) -> int | None:
+    """The decision a parsed reasoning sequence implies (its last element), or None."""
+    if not bits:
+        return None
+    return int(bits[-1])
+
+
+# -- helpers shared by several tasks (parsers never raise; they return None when a text cannot be read) ----------
+_JSON_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
+
+
+def check_int_param(name: str, value: Any, low: int, high: int) -> int:
+    """`value` as an int in [low, high], or a ValueError naming the parameter (bools and floats are refused)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"parameter '{name}' must be an integer, got {value!r}")
+    if not low <= int(value) <= high:
+        raise ValueError(f"parameter '{name}' must be in {low}..{high}, got {value}")
+    return int(value)
+
+
+def parse_bit(text: str) -> int | None:
+    """'0' or '1' (surrounding whitespace allowed) as an int, else None."""
+    stripped = text.strip()
+    return int(stripped) if stripped in ("0", "1") else None
+
+
+def parse_leading_bit(text: str) -> int | None:
+    """Paper 1's synthetic answer parser, `int(text.strip()[0])`, restricted to 0/1 and made total."""
+    if not isinstance(text, str):
+        return None
+    stripped = text.strip()
+    return int(stripped[0]) if stripped[:1] in ("0", "1") else None
+
+
+def parse_json_explanation(text: str) -> int | None:
+    """Decision of a JSON explanation (optionally inside ```json fences): its last item must be ["OUTPUT", 0|1]."""
+    try:
+        match = _JSON_FENCE.search(text)
+        body = match[1] if match is not None else text
+        items = json.loads(body.strip())
+        last = items[-1] if isinstance(items, list) and items else None
+        if not (isinstance(last, list) and len(last) == 2 and last[0] == "OUTPUT"):
+            return None
+        decision = last[1]
+        # `type(...) is int` refuses JSON booleans and floats: the target always writes a bare 0 or 1.
+        return decision if type(decision) is int and decision in (0, 1) else None
+    except Exception:  # noqa: BLE001 - any unreadable text (also RecursionError on absurd nesting) is a failure
+        return None
+
+
+def parse_comma_bits(text: str) -> list[int] | None:
+    """'1,0,0,1' -> [1, 0, 0, 1]; None when empty or any item is not 0/1 (whitespace around items is allowed)."""
+    if not isinstance(text, str):
+        return None
+    bits = [parse_bit(item) for item in text.strip().split(",")]
+    if any(bit is None for bit in bits):
+        return None
+    return [int(bit) for bit in bits if bit is not None]
