@@ -62,7 +62,10 @@ class Task:
         """`n` examples drawn with a generator seeded by (task seed, split): same arguments, same bytes."""
         split_key = {"train": 1, "test": 2, "icl": 3}.get(split, sum(map(ord, split)))
         rng = np.random.default_rng([self.seed if seed is None else seed, split_key])
-        return [self.sample_one(rng, i) for i in range(n)]
+        examples = [self.sample_one(rng, i) for i in range(n)]
+        for example in examples:  # ids stay unique across splits of one task
+            example.id = f"{example.id}-{split}"
+        return examples
 
     def fresh(self, seed: int) -> "Task":
         """Another classifier of the same family and parameters (in-context learning draws one per example)."""

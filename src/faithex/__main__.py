@@ -1,0 +1,3 @@
+from faithex.cli.main import main
+
+main()

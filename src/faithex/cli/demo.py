@@ -1,0 +1,41 @@
+"""Paper 1 on the default model, sized for a 2-core CPU: trains, evaluates and prints the paper's table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from faithex.cli.common import console, handle_user_errors
+
+NAME = "demo"
+DEMO_CONFIG = Path(__file__).resolve().parent.parent / "configs" / "demo.yaml"
+
+
+@handle_user_errors
+def command(
+    out: Path = typer.Option(Path("runs"), help="parent folder of the run directory"),
+    model: str = typer.Option(None, help="HF id, local folder or .gguf (default: bundled SmolLM2-135M-Instruct)"),
+) -> None:
+    from faithex.cli.run import run_and_report
+    from faithex.experiments import load_experiment
+
+    spec = load_experiment(DEMO_CONFIG, {"model": model})
+    console.print(f"faithex demo: {spec.tasks[0].name} {spec.tasks[0].params}, configurations "
+                  f"{', '.join(spec.configurations)} (config: {DEMO_CONFIG})")
+    results = run_and_report(spec, out / spec.name)
+    console.print(claim_summary(results))
+
+
+def claim_summary(results: dict) -> str:
+    """Paper 1's claim, checked on this run: alignment with reasoning >= 0.95 and above joint; accuracy > chance."""
+    task = next(iter(results["tasks"].values()))
+    configs = task["configurations"]
+    if "joint_reasoning" not in configs or "joint" not in configs:
+        return ""
+    with_r, without = configs["joint_reasoning"]["metrics"], configs["joint"]["metrics"]
+    align, align_without = with_r["alignment_rate"]["value"], without["alignment_rate"]["value"]
+    accuracy, chance = with_r["answer_accuracy"]["value"], task["chance_level"]
+    verdict = "holds" if align >= 0.95 and align > align_without and accuracy >= 0.75 else "does NOT hold"
+    return (f"claim {verdict} here: alignment {align:.3f} with reasoning vs {align_without:.3f} without; "
+            f"answer accuracy with reasoning {accuracy:.3f} (chance {chance:.3f})")

@@ -1,0 +1,5 @@
+"""Reports: paper 1's results table, in the terminal and as Markdown."""
+
+from faithex.report.tables import PAPER1_COLUMNS, markdown_table, paper1_rows, rich_table
+
+__all__ = ["PAPER1_COLUMNS", "markdown_table", "paper1_rows", "rich_table"]
