@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from faithex.experiments import Reporter
 
-console = Console(stderr=True)
+console = Console(stderr=True, soft_wrap=True)
 USER_ERROR = 2
 
 

@@ -1,0 +1,111 @@
+"""The command line: results for good input, one clear line and exit code 2 for bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from faithex.cli.main import app
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_tasks_lists_every_task_and_configuration():
+    result = invoke("tasks")
+    assert result.exit_code == 0
+    for name in ("logistic_regression", "decision_tree", "mortgage", "joint_reasoning", "separate_icl"):
+        assert name in result.output
+
+
+def test_generate_writes_identical_files_for_the_same_seed(tmp_path):
+    for folder in ("a", "b"):
+        result = invoke("generate", "decision_tree", "--n-train", 5, "--n-test", 3, "-p", "comparisons=3",
+                        "--out", tmp_path / folder)
+        assert result.exit_code == 0, result.output
+    first = (tmp_path / "a" / "decision_tree-train.jsonl").read_bytes()
+    assert first == (tmp_path / "b" / "decision_tree-train.jsonl").read_bytes()
+    rows = [json.loads(line) for line in first.decode().splitlines()]
+    assert len(rows) == 5 and rows[0]["reasoning"].count(",") == 3
+
+
+def write(path, text):
+    path.write_text(text)
+    return path
+
+
+BAD_EXPERIMENT = "name: x\ntasks: [{name: decision_tree}]\n"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("generate", "decison_tree"), "did you mean 'decision_tree'"),
+        (("generate", "decision_tree", "-p", "depth=3"), "depth"),
+        (("generate", "decision_tree", "-p", "depth"), "key=value"),
+        (("run", "missing.yaml"), "not found"),
+        (("validate", "missing.jsonl"), "not found"),
+        (("train", "--task", "decision_tree", "-c", "jointt"), "did you mean 'joint'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(args, message, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (BAD_EXPERIMENT + "train: {learning_rat: 0.1}\n", "learning_rat"),
+        (BAD_EXPERIMENT + "colour: red\n", "colour"),
+        ("name: x\ntasks: [{name: decision_tree, n_train: -1}]\n", "n_train"),
+        ("name: x\ntasks: [{name: mortgag}]\n", "did you mean 'mortgage'"),
+        ("name: [unclosed\n", "not valid YAML"),
+        (BAD_EXPERIMENT + "configurations: [joint, bogus]\n", "bogus"),
+    ],
+)
+def test_bad_experiment_files(text, message, tmp_path):
+    result = invoke("validate", write(tmp_path / "exp.yaml", text))
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+
+
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        ('{"id": "a", "input": "x", "label": 1, "labels": [0, 1]}\n{broken', "line 2"),
+        ('{"id": "a", "input": "", "label": 1, "labels": [0, 1]}', "empty input"),
+        ('{"id": "a", "input": "x", "label": 7, "labels": [0, 1]}', "label 7"),
+        ('{"id": "a", "label": 1, "labels": [0, 1]}', "lacks field(s) input"),
+        ("[1, 2]", "JSON object"),
+    ],
+)
+def test_bad_datasets(line, message, tmp_path):
+    result = invoke("validate", write(tmp_path / "data.jsonl", line))
+    assert result.exit_code == 2
+    assert message in result.output.replace(":2:", " line 2")
+
+
+def test_valid_experiment_and_dataset(tmp_path):
+    assert invoke("validate", write(tmp_path / "e.yaml", BAD_EXPERIMENT)).exit_code == 0
+    good = '{"id": "a", "input": "x", "label": 1, "labels": [0, 1]}\n'
+    result = invoke("validate", write(tmp_path / "d.jsonl", good))
+    assert result.exit_code == 0 and "1 valid examples" in result.output
+
+
+def test_a_failed_run_keeps_results_already_written(tmp_path, tiny_model_dir):
+    run_dir = tmp_path / "runs" / "keep"
+    run_dir.mkdir(parents=True)
+    (run_dir / "results.json").write_text('{"kept": true}')
+    exp = write(tmp_path / "keep.yaml", f"name: keep\nmodel: {tmp_path}/no-such-model\ntasks: [{{name: mortgage}}]\n")
+    result = invoke("run", exp, "--out", tmp_path / "runs")
+    assert result.exit_code == 2 and "not found" in result.output
+    assert json.loads((run_dir / "results.json").read_text()) == {"kept": True}
