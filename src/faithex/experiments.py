@@ -20,7 +20,7 @@ from typing import Any, Callable
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from faithex.io import read_jsonl, write_json, write_jsonl
+from faithex.io import atomic_write_text, read_jsonl, write_json, write_jsonl
 from faithex.regimes.reasoning_grounded import CONFIGURATIONS, get_configuration
 from faithex.tasks import get_task
 from faithex.training import TrainConfig
@@ -149,10 +149,10 @@ def run_experiment(experiment: Experiment, run_dir: str | Path, reporter: Report
     from faithex.models import choose_precision, resolve_model
 
     reporter = reporter or Reporter()
+    model_source = resolve_model(experiment.model)  # fail on a missing model before anything is written
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(experiment.model_dump(), sort_keys=False))
-    model_source = resolve_model(experiment.model)
+    atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(experiment.model_dump(), sort_keys=False))
     results: dict[str, Any] = {
         "experiment": experiment.name,
         "model": experiment.model,

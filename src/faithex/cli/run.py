@@ -31,6 +31,8 @@ def run_and_report(spec, run_dir: Path) -> dict:
 
     results = run_experiment(spec, run_dir, RichReporter())
     atomic_write_text(run_dir / "report.md", f"# {spec.name}\n\n" + markdown_table(results))
-    console.print(rich_table(results))
+    from rich.console import Console
+
+    Console(stderr=True, width=200).print(rich_table(results))  # wide enough for the table in logs and CI
     console.print(f"run directory: {run_dir} ({results['seconds']} s)")
     return results
