@@ -55,15 +55,14 @@ def tiny_model_dir(tmp_path_factory):
     return str(folder)
 
 
-@pytest.fixture(scope="session")
-def _session_cache(tmp_path_factory):
-    return str(tmp_path_factory.mktemp("faithex-cache"))
+@pytest.fixture(scope="session", autouse=True)
+def _offline(tmp_path_factory):
+    """Tests never reach a hub and never touch the user's cache; one cache per session, so the GGUF converts once.
 
-
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch, _session_cache):
-    """Tests never reach a hub and never touch the user's cache (one cache for the session: the GGUF converts once)."""
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
-    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    monkeypatch.setenv("FAITHEX_CACHE", os.environ.get("FAITHEX_TEST_CACHE", _session_cache))
+    Session-scoped so that module fixtures (which run before function fixtures) see the same environment."""
+    patch = pytest.MonkeyPatch()
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        patch.setenv(name, "1")
+    patch.setenv("FAITHEX_CACHE", os.environ.get("FAITHEX_TEST_CACHE") or str(tmp_path_factory.mktemp("faithex-cache")))
+    yield
+    patch.undo()
