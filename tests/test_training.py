@@ -66,3 +66,11 @@ def test_train_config_rejects_bad_values():
         TrainConfig(loss_on="prompt")
     with pytest.raises(TypeError):
         TrainConfig(learning_rat=1e-3)
+
+
+def test_trainer_defaults_skip_the_slow_paths(tiny_model_dir, tmp_path, task):
+    # TRL turns activation checkpointing on by default (a second forward per step); on a small model it only costs
+    rows = training_records(get_configuration("joint"), task, task.examples(4, "train"))["joint"]
+    trainer, _ = build_trainer(tiny_model_dir, rows, TrainConfig(precision="fp32"), tmp_path)
+    assert trainer.args.gradient_checkpointing is False
+    assert trainer.args.train_sampling_strategy == "group_by_length"

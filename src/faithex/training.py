@@ -12,7 +12,7 @@ import logging
 import math
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -122,7 +122,7 @@ def sft_config(config: TrainConfig, output_dir: str | Path, precision: str):
         lr_scheduler_type="linear",
         warmup_steps=config.warmup_ratio,
         weight_decay=config.weight_decay,
-        gradient_checkpointing=False,
+        **_no_activation_checkpointing(SFTConfig),
         bf16=precision == "bf16",
         fp16=False,
         use_cpu=not _cuda(),
@@ -138,6 +138,13 @@ def sft_config(config: TrainConfig, output_dir: str | Path, precision: str):
         dataloader_num_workers=0,
         remove_unused_columns=True,
     )
+
+
+def _no_activation_checkpointing(config_class) -> dict[str, bool]:
+    # TRL defaults `gradient_checkpointing` to True, which newer transformers renamed `activation_checkpointing`
+    # (warning on the old name). Set whichever this transformers version has.
+    names = {f.name for f in fields(config_class)}
+    return {"activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing": False}
 
 
 def _cuda() -> bool:
