@@ -53,3 +53,16 @@ def test_rerun_reuses_adapters_and_samples(tiny_model_dir, tmp_path):
     before = (adapter.stat().st_mtime_ns, samples.stat().st_mtime_ns)
     run_experiment(experiment, tmp_path)
     assert (adapter.stat().st_mtime_ns, samples.stat().st_mtime_ns) == before
+
+
+def test_rerun_with_a_changed_experiment_is_refused_and_keeps_results(tiny_model_dir, tmp_path):
+    from faithex.experiments import ConfigError
+
+    run_experiment(tiny_experiment(tiny_model_dir, ["joint"]), tmp_path)
+    results = (tmp_path / "results.json").read_bytes()
+    with pytest.raises(ConfigError, match="different experiment .*train changed"):
+        run_experiment(tiny_experiment(tiny_model_dir, ["joint"], learning_rate=5e-4), tmp_path)
+    assert (tmp_path / "results.json").read_bytes() == results
+    # adding a configuration to the same experiment resumes: the trained adapter is reused
+    extended = run_experiment(tiny_experiment(tiny_model_dir, ["joint", "joint_reasoning"]), tmp_path)
+    assert set(extended["tasks"]["decision_tree"]["configurations"]) == {"joint", "joint_reasoning"}

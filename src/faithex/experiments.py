@@ -10,6 +10,7 @@ run directory (data, adapters, samples, results) and skips whatever is already d
 
 from __future__ import annotations
 
+import json
 import platform
 import subprocess
 import time
@@ -151,6 +152,7 @@ def run_experiment(experiment: Experiment, run_dir: str | Path, reporter: Report
     reporter = reporter or Reporter()
     model_source = resolve_model(experiment.model)  # fail on a missing model before anything is written
     run_dir = Path(run_dir)
+    check_same_experiment(run_dir, experiment)
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(experiment.model_dump(), sort_keys=False))
     results: dict[str, Any] = {
@@ -170,6 +172,23 @@ def run_experiment(experiment: Experiment, run_dir: str | Path, reporter: Report
     results["seconds"] = round(time.perf_counter() - started, 1)
     write_json(run_dir / "results.json", results)
     return results
+
+
+def check_same_experiment(run_dir: Path, experiment: Experiment) -> None:
+    """Refuse to resume into a run directory written by a different experiment: its datasets, adapters and samples
+    would be reused silently. Adding tasks or configurations is fine; changing what existing ones mean is not."""
+    path = run_dir / "config.yaml"
+    if not path.exists():
+        return
+    old, new = yaml.safe_load(path.read_text(encoding="utf-8")) or {}, experiment.model_dump()
+    changed = [key for key in ("model", "seed", "system_prompt", "train", "inference") if old.get(key) != new[key]]
+    old_tasks = {task.get("name"): task for task in old.get("tasks") or []}
+    changed += [f"task {t['name']}" for t in new["tasks"] if t["name"] in old_tasks and old_tasks[t["name"]] != t]
+    if changed:
+        raise ConfigError(
+            f"{run_dir} holds a run of a different experiment ({', '.join(changed)} changed); "
+            "pass another --out or remove that folder"
+        )
 
 
 def _cpu_count() -> int:
@@ -243,7 +262,7 @@ def train_configuration(experiment, spec, task, train, config, model_source, run
         done = target / "train_result.json"
         if done.exists():
             reporter.message(f"  adapter {adapter}: already trained, reusing {target}")
-            timings[adapter] = yaml.safe_load(done.read_text())
+            timings[adapter] = json.loads(done.read_text(encoding="utf-8"))
             continue
         reporter.message(f"  training adapter '{adapter}' on {len(rows)} conversations")
         result = train_adapter(model_source, rows, experiment.train_config(), target)
