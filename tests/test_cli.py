@@ -109,3 +109,20 @@ def test_a_failed_run_keeps_results_already_written(tmp_path, tiny_model_dir):
     result = invoke("run", exp, "--out", tmp_path / "runs")
     assert result.exit_code == 2 and "not found" in result.output
     assert json.loads((run_dir / "results.json").read_text()) == {"kept": True}
+
+
+def test_run_writes_the_report_and_refuses_a_changed_experiment_in_the_same_folder(tmp_path, tiny_model_dir):
+    text = (f"name: tiny\nmodel: {tiny_model_dir}\n"
+            "tasks: [{name: decision_tree, params: {comparisons: 1}, n_train: 4, n_test: 3}]\n"
+            "configurations: [joint]\ntrain: {max_steps: 1, batch_size: 4}\ninference: {precision: fp32}\n")
+    result = invoke("run", write(tmp_path / "tiny.yaml", text), "--out", tmp_path / "runs")
+    run_dir = tmp_path / "runs" / "tiny"
+    assert result.exit_code == 0, result.output
+    assert "| decision_tree | joint |" in (run_dir / "report.md").read_text()
+    assert (run_dir / "paper1.png").read_bytes()[:4] == b"\x89PNG"
+    results = (run_dir / "results.json").read_bytes()
+
+    changed = write(tmp_path / "tiny.yaml", text.replace("max_steps: 1", "max_steps: 2"))
+    result = invoke("run", changed, "--out", tmp_path / "runs")
+    assert result.exit_code == 2 and "different experiment" in result.output
+    assert (run_dir / "results.json").read_bytes() == results

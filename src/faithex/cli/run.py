@@ -27,10 +27,12 @@ def command(
 def run_and_report(spec, run_dir: Path) -> dict:
     from faithex.experiments import run_experiment
     from faithex.io import atomic_write_text
-    from faithex.report import markdown_table, rich_table
+    from faithex.report import markdown_table, paper1_figure, rich_table
 
     results = run_experiment(spec, run_dir, RichReporter())
-    atomic_write_text(run_dir / "report.md", f"# {spec.name}\n\n" + markdown_table(results))
+    paper1_figure(results, run_dir / "paper1.png")
+    report = f"# {spec.name}\n\n{markdown_table(results)}\n![paper 1: accuracy and alignment](paper1.png)\n"
+    atomic_write_text(run_dir / "report.md", report)
     from rich.console import Console
 
     Console(stderr=True, width=200).print(rich_table(results))  # wide enough for the table in logs and CI

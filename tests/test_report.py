@@ -1,0 +1,46 @@
+"""Reports: the paper-1 table and figure show the run's metrics, missing ones as blanks, never made-up values."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from faithex.report import markdown_table, paper1_figure
+
+
+def metric(value, low=None, high=None):
+    return {"value": value, "low": value if low is None else low, "high": value if high is None else high, "n": 50}
+
+
+@pytest.fixture
+def results():
+    joint = {"answer_accuracy": metric(0.9, 0.8, 0.96), "answer_failure": metric(0.02),
+             "explanation_accuracy": metric(0.7), "explanation_failure": metric(0.0),
+             "alignment_rate": metric(0.6, 0.5, 0.7), "alignment_failure": metric(0.02),
+             "reasoning_exact_match": metric(math.nan), "reasoning_failure": metric(math.nan)}
+    with_reasoning = {**joint, "alignment_rate": metric(1.0), "reasoning_exact_match": metric(0.75, 0.6, 0.86),
+                      "reasoning_failure": metric(0.1)}
+    return {"experiment": "unit", "tasks": {"decision_tree": {"chance_level": 0.52, "configurations": {
+        "joint": {"metrics": joint}, "joint_reasoning": {"metrics": with_reasoning}}}}}
+
+
+def test_markdown_table_shows_value_failure_and_interval(results):
+    table = markdown_table(results)
+    joint, with_reasoning = table.splitlines()[2:]
+    assert "| decision_tree | joint | 0.900 (0.020) [0.80, 0.96] |" in joint
+    assert joint.rstrip().endswith("| - | 0.520 |")  # no reasoning in `joint`: a blank, not 0
+    assert "0.750 (0.100) [0.60, 0.86]" in with_reasoning
+
+
+def test_figure_bars_are_the_metrics_with_their_intervals(results, tmp_path):
+    path = tmp_path / "paper1.png"
+    fig = paper1_figure(results, path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not list(tmp_path.glob(".*partial*"))
+    ax = fig.axes[0]
+    heights = [round(bar.get_height(), 3) for bar in ax.patches]
+    # bars grouped by metric: answer (joint, joint_reasoning), explanation (...), alignment (...)
+    assert heights == [0.9, 0.9, 0.7, 0.7, 0.6, 1.0]
+    chance = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert chance and chance[0].get_ydata()[0] == pytest.approx(0.52)
