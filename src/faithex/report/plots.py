@@ -43,9 +43,10 @@ def paper1_figure(results: dict[str, Any], path: str | Path | None = None):
         ax.set_title(task_name, fontsize=10)
         ax.set_ylim(0, 1.05)
     axes[0][0].set_ylabel("rate (95% CI)")
-    axes[0][-1].legend(fontsize=7, loc="lower right")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)  # below: no bar hidden
     fig.suptitle(f"{results['experiment']}: paper 1 (reasoning-grounded explanations)", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     if path is not None:
         path = Path(path)
         staging = path.with_name(f".{path.name}.partial.png")  # written whole, then renamed: never a half image
