@@ -24,13 +24,12 @@ def _value(metrics: dict[str, Any], name: str) -> tuple[float, float, float]:
 
 def paper1_figure(results: dict[str, Any], path: str | Path | None = None):
     """One panel per task; returns the matplotlib Figure and writes it to `path` (PNG) when given."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display needed: the figure goes to a file
-    import matplotlib.pyplot as plt
+    # A bare Figure, not pyplot: no display or global backend is touched (safe in scripts, servers and notebooks).
+    from matplotlib.figure import Figure
 
     tasks = results["tasks"]
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4.5 * len(tasks), 3.6), squeeze=False, sharey=True)
+    fig = Figure(figsize=(4.5 * len(tasks), 3.6))
+    axes = fig.subplots(1, len(tasks), squeeze=False, sharey=True)
     width = 0.8 / len(PAPER1_BARS)
     for ax, (task_name, task) in zip(axes[0], tasks.items()):
         configs = list(task["configurations"])
@@ -52,5 +51,4 @@ def paper1_figure(results: dict[str, Any], path: str | Path | None = None):
         staging = path.with_name(f".{path.name}.partial.png")  # written whole, then renamed: never a half image
         fig.savefig(staging, dpi=120)
         os.replace(staging, path)
-        plt.close(fig)
     return fig
