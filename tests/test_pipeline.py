@@ -64,5 +64,8 @@ def test_rerun_with_a_changed_experiment_is_refused_and_keeps_results(tiny_model
         run_experiment(tiny_experiment(tiny_model_dir, ["joint"], learning_rate=5e-4), tmp_path)
     assert (tmp_path / "results.json").read_bytes() == results
     # adding a configuration to the same experiment resumes: the trained adapter is reused
+    adapter = tmp_path / "adapters" / "decision_tree" / "joint" / "joint" / "adapter_model.safetensors"
+    trained = adapter.stat().st_mtime_ns
     extended = run_experiment(tiny_experiment(tiny_model_dir, ["joint", "joint_reasoning"]), tmp_path)
     assert set(extended["tasks"]["decision_tree"]["configurations"]) == {"joint", "joint_reasoning"}
+    assert adapter.stat().st_mtime_ns == trained
