@@ -2,7 +2,7 @@
 
 Training: real (non-padding) tokens per second over the same decision-tree conversations.
   baseline: TRL `SFTTrainer` as it comes (its fused loss with entropy/accuracy logging, gradient checkpointing on, TRL's
-            default), random batches, loss on the whole text, no system message (so SmolLM2's ~20-token default
+            default), random batches, loss on the whole text, no system message (so SmolLM2's default
             system prompt lands in every text).
   faithex:  `faithex.training` (LM head on completion positions only, no checkpointing, length-grouped batches,
             empty system message); and the same with adapters on the top 10 layers only.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from faithex.inference.generation import common_prefix_length, generate, generate_branches, render
 from faithex.models import load_model

