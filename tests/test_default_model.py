@@ -11,7 +11,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def default_folder():
-    from faithex.models import DEFAULT_MODEL, resolve_model
+    from faithex.lm.models import DEFAULT_MODEL, resolve_model
 
     return resolve_model(DEFAULT_MODEL)
 
@@ -22,7 +22,7 @@ def test_cached_dense_model_has_the_logits_of_the_gguf(default_folder):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from faithex.models import default_gguf_path
+    from faithex.lm.models import default_gguf_path
 
     gguf = default_gguf_path()
     assert any(Path(default_folder).glob("*.safetensors"))
@@ -39,7 +39,7 @@ def test_cached_dense_model_has_the_logits_of_the_gguf(default_folder):
 def test_conversion_is_reused(default_folder):
     from pathlib import Path
 
-    from faithex.models import DEFAULT_MODEL, resolve_model
+    from faithex.lm.models import DEFAULT_MODEL, resolve_model
 
     weights = next(Path(default_folder).glob("*.safetensors"))
     converted_at = weights.stat().st_mtime_ns
@@ -48,7 +48,7 @@ def test_conversion_is_reused(default_folder):
 
 
 def test_a_few_training_steps_and_two_step_inference(default_folder, tmp_path):
-    from faithex.experiments import parse_experiment, run_experiment
+    from faithex.runner import parse_experiment, run_experiment
     from faithex.io import read_jsonl
 
     experiment = parse_experiment({

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from faithex.inference.generation import common_prefix_length, generate, generate_branches, render
-from faithex.models import load_model
+from faithex.lm.generation import common_prefix_length, generate, generate_branches, render
+from faithex.lm.models import load_model
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from faithex.models import ModelNotFoundError, load_model
+from faithex.lm.models import ModelNotFoundError, load_model
 from faithex.training import TrainConfig, build_trainer
 
 

@@ -21,13 +21,15 @@ def results():
              "reasoning_exact_match": metric(math.nan), "reasoning_failure": metric(math.nan)}
     with_reasoning = {**joint, "alignment_rate": metric(1.0), "reasoning_exact_match": metric(0.75, 0.6, 0.86),
                       "reasoning_failure": metric(0.1)}
-    return {"experiment": "unit", "tasks": {"decision_tree": {"chance_level": 0.52, "configurations": {
-        "joint": {"metrics": joint}, "joint_reasoning": {"metrics": with_reasoning}}}}}
+    cell = {"task": "decision_tree", "seed": 0}
+    return {"experiment": "unit", "tasks": {"decision_tree": {"chance_level": 0.52}},
+            "cells": [{**cell, "regime": "joint", "protocol": "direct", "metrics": joint},
+                      {**cell, "regime": "joint_reasoning", "protocol": "two_step", "metrics": with_reasoning}]}
 
 
 def test_markdown_table_shows_value_failure_and_interval(results):
     table = markdown_table(results)
-    joint, with_reasoning = table.splitlines()[2:]
+    joint, with_reasoning = [line for line in table.splitlines() if line.startswith("| decision_tree")]
     assert "| decision_tree | joint | 0.900 (0.020) [0.80, 0.96] |" in joint
     assert joint.rstrip().endswith("| - | 0.520 |")  # no reasoning in `joint`: a blank, not 0
     assert "0.750 (0.100) [0.60, 0.86]" in with_reasoning

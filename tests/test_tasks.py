@@ -10,9 +10,10 @@ import re
 import numpy as np
 import pytest
 
-from faithex.tasks import Example, Task, get_task, list_tasks, reasoning_decision, register_task, registry
-from faithex.tasks import mortgage as mortgage_module
-from faithex.tasks.decision_tree import Node
+from faithex.tasks import Example, Task, get_task, list_tasks, reasoning_decision, register_task
+from faithex.tasks import registry
+from faithex.tasks.synthetic import mortgage as mortgage_module
+from faithex.tasks.synthetic.decision_tree import Node
 from faithex.tasks.registry import UnknownTaskError
 
 TASKS = ["logistic_regression", "decision_tree", "mortgage"]
@@ -94,7 +95,7 @@ def test_bad_param_values_are_refused(name: str, params: dict[str, object]) -> N
 
 
 def test_register_task_decorator(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    monkeypatch.setattr(registry.TASKS, "_entries", dict(registry.TASKS._entries))
 
     @register_task("toy_constant")
     class Toy(Task):

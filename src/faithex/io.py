@@ -1,4 +1,9 @@
-"""Run-directory writes: atomic (temporary file + rename) so an interrupted run never leaves a half file behind."""
+"""Run-directory writes that survive a kill at any moment.
+
+Whole files are written atomically (temporary file + rename): a reader sees the old file or the new one, never half.
+Sample files grow by appending one batch at a time, flushed to disk; a line cut short by a kill is dropped when the
+file is opened again (`read_complete_jsonl`), so a resumed run neither loses nor duplicates a sample.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,26 @@ import os
 import tempfile
 from pathlib import Path
 from typing import Any, Iterable
+
+from faithex.errors import DatasetError, RunDirectoryError
+
+
+def writable_folder(path: str | Path) -> Path:
+    """`path` as a folder to write into; refused (one line, exit 2) when a file stands in its place or above it."""
+    path = Path(path)
+    for parent in (path, *path.parents):
+        if parent.exists() and not parent.is_dir():
+            raise RunDirectoryError(f"cannot write into {path}: {parent} is a file")
+    return path
+
+
+def writable_file(path: str | Path) -> Path:
+    """`path` as a file to write; refused when it is a folder or a file stands where its folder should be."""
+    path = Path(path)
+    if path.is_dir():
+        raise RunDirectoryError(f"cannot write {path}: it is a folder")
+    writable_folder(path.parent)
+    return path
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
@@ -39,10 +64,6 @@ def write_json(path: str | Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
 
 
-class DatasetError(ValueError):
-    """A user's data file is missing or malformed (reported as one line, exit code 2)."""
-
-
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     path = Path(path)
     if not path.is_file():
@@ -60,3 +81,28 @@ def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
                 raise DatasetError(f"{path}:{number}: each line must be a JSON object")
             rows.append(row)
     return rows
+
+
+def append_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> None:
+    """Append `rows` as one write, flushed and synced: after a kill the file ends with whole lines, or one partial
+    line that `read_complete_jsonl` drops."""
+    text = "".join(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n" for r in rows)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def read_complete_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    """The whole lines of an append-only JSONL file; a last line cut short by a kill is removed from the file."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    data = path.read_bytes()
+    complete = data[: data.rfind(b"\n") + 1]
+    if len(complete) != len(data):
+        with path.open("r+b") as handle:
+            handle.truncate(len(complete))
+    return [json.loads(line) for line in complete.decode("utf-8").splitlines() if line.strip()]

@@ -10,28 +10,23 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from faithex.experiments import Reporter
+from faithex.errors import ConfigError, FaithexError
+from faithex.runner import Reporter
 
-console = Console(stderr=True, soft_wrap=True)
+# markup off: messages carry names and texts from the user's data (`[/b]` in a tweet must print as it is)
+console = Console(stderr=True, soft_wrap=True, markup=False, highlight=False)
 USER_ERROR = 2
 
 
-def user_errors() -> tuple[type[BaseException], ...]:
-    from faithex.experiments import ConfigError
-    from faithex.io import DatasetError
-    from faithex.models import ModelNotFoundError
-
-    return (ConfigError, DatasetError, ModelNotFoundError, ValueError, FileNotFoundError)
-
-
 def handle_user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Bad input becomes one clear line on stderr and exit code 2, never a traceback."""
+    """Bad input (a FaithexError) becomes one clear line on stderr and exit code 2, never a traceback. Any other
+    exception is a bug and keeps its traceback."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except user_errors() as error:
+        except FaithexError as error:
             message = str(error).splitlines()[0] if str(error) else type(error).__name__
             print(f"faithex: error: {message}", file=sys.stderr)
             raise typer.Exit(USER_ERROR) from None
@@ -46,9 +41,12 @@ def parse_params(pairs: list[str] | None) -> dict[str, Any]:
     params: dict[str, Any] = {}
     for pair in pairs or []:
         if "=" not in pair:
-            raise ValueError(f"--param expects key=value, got {pair!r}")
+            raise ConfigError(f"--param expects key=value, got {pair!r}")
         key, value = pair.split("=", 1)
-        params[key.strip()] = yaml.safe_load(value)
+        try:
+            params[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise ConfigError(f"--param {pair!r}: the value is not valid YAML") from None
     return params
 
 
@@ -59,12 +57,12 @@ class RichReporter(Reporter):
         self._progress: Progress | None = None
 
     def message(self, text: str) -> None:
-        console.print(text, highlight=False)
+        console.print(text)
 
     def progress(self, description: str, total: int) -> Callable[[int], None]:
         self.done()
         self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
+            TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console
         )
         self._progress.start()
         task_id = self._progress.add_task(description, total=total)

@@ -18,19 +18,19 @@ def command(
     model: str = typer.Option(None, help="HF id, local folder or .gguf (default: bundled SmolLM2-135M-Instruct)"),
 ) -> None:
     from faithex.cli.run import run_and_report
-    from faithex.experiments import load_experiment
+    from faithex.runner import load_experiment
 
     spec = load_experiment(DEMO_CONFIG, {"model": model})
     console.print(f"faithex demo: {spec.tasks[0].name} {spec.tasks[0].params}, configurations "
-                  f"{', '.join(spec.configurations)} (config: {DEMO_CONFIG})")
+                  f"{', '.join(s.key for s in spec.regime_specs())} (config: {DEMO_CONFIG})")
     results = run_and_report(spec, out / spec.name)
     console.print(claim_summary(results))
 
 
 def claim_summary(results: dict) -> str:
     """Paper 1's claim, checked on this run: alignment with reasoning >= 0.95 and above joint; accuracy > chance."""
-    task = next(iter(results["tasks"].values()))
-    configs = task["configurations"]
+    task_key, task = next(iter(results["tasks"].items()))
+    configs = {c["regime"]: c for c in results["cells"] if c["task"] == task_key}
     if "joint_reasoning" not in configs or "joint" not in configs:
         return ""
     with_r, without = configs["joint_reasoning"]["metrics"], configs["joint"]["metrics"]

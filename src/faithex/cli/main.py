@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from faithex.cli import demo, evaluate, generate, run, tasks, train, validate
+from faithex.cli import demo, evaluate, generate, predict, run, tasks, train, validate
 
 app = typer.Typer(
     name="faithex",
@@ -13,7 +13,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for module in (tasks, generate, train, evaluate, run, validate, demo):
+for module in (tasks, generate, train, evaluate, predict, run, validate, demo):
     app.command(name=module.NAME, help=module.__doc__)(module.command)
 
 

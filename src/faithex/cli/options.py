@@ -7,9 +7,11 @@ from pathlib import Path
 import typer
 
 TASK = typer.Option("decision_tree", "--task", help="task name (see `faithex tasks`)")
-CONFIGURATION = typer.Option(
-    ["joint_reasoning"], "--configuration", "-c", help="paper 1 configuration (repeatable)"
+REGIME = typer.Option(
+    ["joint_reasoning"], "--regime", "--configuration", "-r", "-c",
+    help="regime (paper 1 calls them configurations; repeatable)",
 )
+PROTOCOL = typer.Option(None, "--protocol", help="protocol asking the trained model (default: the regime's own)")
 PARAM = typer.Option(None, "--param", "-p", help="task parameter key=value (repeatable)")
 N_TRAIN = typer.Option(2000, min=1, help="training examples")
 N_TEST = typer.Option(200, min=1, help="test examples")
@@ -22,16 +24,17 @@ BATCH_SIZE = typer.Option(4, help="training batch size")
 LOSS_ON = typer.Option("completion", help="'completion' (model turns only) or 'all' (whole text, as paper 1)")
 
 
-def one_task_experiment(task, configuration, param, n_train, n_test, model, seed, out, train=None):
+def one_task_experiment(task, regimes, param, n_train, n_test, model, seed, out, train=None, protocols=None):
     from faithex.cli.common import parse_params
-    from faithex.experiments import parse_experiment
+    from faithex.runner import parse_experiment
 
     data = {
         "name": Path(out).name,
         "model": model,
         "seed": seed,
         "tasks": [{"name": task, "params": parse_params(param), "n_train": n_train, "n_test": n_test}],
-        "configurations": configuration,
+        "regimes": regimes,
+        "protocols": protocols or None,
         "train": train or {},
     }
     return parse_experiment(data, source="command line")

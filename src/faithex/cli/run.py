@@ -1,4 +1,4 @@
-"""Run an experiment YAML (tasks x configurations) into a run directory; work already done is reused."""
+"""Run an experiment YAML (tasks x regimes x protocols x seeds) into a run directory; work already done is reused."""
 
 from __future__ import annotations
 
@@ -18,23 +18,29 @@ def command(
     model: str = typer.Option(None, help="HF id, local folder or .gguf (default: the experiment's model)"),
     seed: int = typer.Option(None, help="override the experiment's seed"),
 ) -> None:
-    from faithex.experiments import load_experiment
+    from faithex.runner import load_experiment
 
     spec = load_experiment(experiment, {"model": model, "seed": seed})
     run_and_report(spec, out / spec.name)
 
 
 def run_and_report(spec, run_dir: Path) -> dict:
-    from faithex.experiments import run_experiment
-    from faithex.io import atomic_write_text
-    from faithex.report import markdown_table, paper1_figure, rich_table
-
-    results = run_experiment(spec, run_dir, RichReporter())
-    paper1_figure(results, run_dir / "paper1.png")
-    report = f"# {spec.name}\n\n{markdown_table(results)}\n![paper 1: accuracy and alignment](paper1.png)\n"
-    atomic_write_text(run_dir / "report.md", report)
+    """Run `spec`, then write report.md (every table; paper 1's figure where the run has paper-1 cells)."""
     from rich.console import Console
 
-    Console(stderr=True, width=200).print(rich_table(results))  # wide enough for the table in logs and CI
+    from faithex.io import atomic_write_text
+    from faithex.report import markdown_table, paper1_figure, rich_tables
+    from faithex.report.plots import paper1_cells
+    from faithex.runner import run_experiment
+
+    results = run_experiment(spec, run_dir, RichReporter())
+    report = f"# {spec.name}\n\n{markdown_table(results)}"
+    if paper1_cells(results):
+        paper1_figure(results, run_dir / "paper1.png")
+        report += "\n![paper 1: accuracy and alignment](paper1.png)\n"
+    atomic_write_text(run_dir / "report.md", report)
+    wide = Console(stderr=True, width=200)  # wide enough for the tables in logs and CI
+    for table in rich_tables(results):
+        wide.print(table)
     console.print(f"run directory: {run_dir} ({results['seconds']} s)")
     return results

@@ -1,4 +1,4 @@
-"""List the registered tasks and paper 1's training configurations."""
+"""List the registered tasks, regimes and protocols."""
 
 from __future__ import annotations
 
@@ -9,20 +9,24 @@ NAME = "tasks"
 
 def command() -> None:
     from rich.table import Table
+    from rich.text import Text
 
-    from faithex.regimes import CONFIGURATIONS
+    from faithex.protocols import PROTOCOLS
+    from faithex.regimes import REGIMES
     from faithex.tasks import list_tasks
 
-    table = Table(title="tasks")
-    table.add_column("name")
-    table.add_column("description")
-    for name, description in list_tasks():
-        table.add_row(name, description)
-    console.print(table)
-    configs = Table(title="configurations (paper 1)")
-    configs.add_column("name")
-    configs.add_column("protocol")
-    configs.add_column("description")
-    for config in CONFIGURATIONS.values():
-        configs.add_row(config.name, config.protocol, config.description)
-    console.print(configs)
+    def table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
+        out = Table(title=title)
+        for header in headers:
+            out.add_column(header)
+        for row in rows:
+            out.add_row(*[Text(value) for value in row])  # Text, not markup: `[w.x > 0]` must print as it is
+        return out
+
+    console.print(table("tasks", ["name", "description"], [list(row) for row in list_tasks()]))
+    regimes = [REGIMES.get(name) for name in REGIMES.names()]
+    console.print(table("regimes (paper 1 calls its regimes configurations)", ["name", "adapters", "protocol",
+                                                                               "description"],
+                        [[r.name, ", ".join(r.adapters) or "-", r.default_protocol, r.description] for r in regimes]))
+    protocols = [PROTOCOLS.get(name) for name in PROTOCOLS.names()]
+    console.print(table("protocols", ["name", "description"], [[p.name, p.description] for p in protocols]))

@@ -1,4 +1,5 @@
-"""Check an experiment YAML or a dataset JSONL; with --loss-mask, show which tokens carry the training loss."""
+"""Check an experiment YAML (names, parameters, data, model) or a data file for the `dataset` task, without
+training; with --loss-mask, show which tokens of the first training texts carry the loss."""
 
 from __future__ import annotations
 
@@ -6,64 +7,56 @@ from pathlib import Path
 
 import typer
 
-from faithex.cli.common import console, handle_user_errors
+from faithex.cli.common import console, handle_user_errors, parse_params
 
 NAME = "validate"
-REQUIRED_FIELDS = ("id", "input", "label", "labels")
+DATA_SUFFIXES = (".jsonl", ".csv", ".parquet")
 
 
 @handle_user_errors
 def command(
-    path: Path = typer.Argument(..., help="experiment .yaml or dataset .jsonl"),
-    loss_mask: bool = typer.Option(False, help="decode one collated training batch per configuration"),
+    path: Path = typer.Argument(..., help="experiment .yaml, or a .jsonl/.csv/.parquet data file"),
+    param: list[str] = typer.Option(None, "--param", "-p",
+                                    help="data file: a `dataset` task parameter key=value, e.g. text_column=review"),
+    loss_mask: bool = typer.Option(False, help="decode one collated training batch per regime"),
 ) -> None:
+    from faithex.errors import ConfigError
+
     if path.suffix in (".yaml", ".yml"):
-        from faithex.experiments import load_experiment
+        validate_experiment(path, loss_mask)
+    elif path.suffix in DATA_SUFFIXES or path.is_dir():
+        from faithex.tasks.dataset import check_dataset
 
-        spec = load_experiment(path)
-        console.print(f"{path}: valid experiment '{spec.name}' ({len(spec.tasks)} task(s), "
-                      f"configurations {', '.join(spec.configurations)})")
-        if loss_mask:
-            show_loss_masks(spec)
-    elif path.suffix == ".jsonl":
-        rows = validate_dataset(path)
-        console.print(f"{path}: {len(rows)} valid examples")
+        summary = check_dataset(path=str(path), **parse_params(param))
+        console.print(f"{path}: valid data: {summary}")
     else:
-        raise ValueError(f"{path}: expected a .yaml experiment or a .jsonl dataset")
+        raise ConfigError(f"{path}: expected an experiment (.yaml) or a data file ({', '.join(DATA_SUFFIXES)})")
 
 
-def validate_dataset(path: Path) -> list[dict]:
-    from faithex.io import DatasetError, read_jsonl
+def validate_experiment(path: Path, loss_mask: bool) -> None:
+    from faithex.lm.models import check_model
+    from faithex.runner import load_experiment, prepare
 
-    rows = read_jsonl(path)
-    if not rows:
-        raise DatasetError(f"{path}: no examples")
-    for number, row in enumerate(rows, 1):
-        missing = [f for f in REQUIRED_FIELDS if f not in row]
-        if missing:
-            raise DatasetError(f"{path}: example {number} lacks field(s) {', '.join(missing)}")
-        if not isinstance(row["input"], str) or not row["input"].strip():
-            raise DatasetError(f"{path}: example {number} has an empty input text")
-        if row["label"] not in row["labels"]:
-            raise DatasetError(f"{path}: example {number} has label {row['label']!r}, not one of {row['labels']}")
-    return rows
+    spec = load_experiment(path)
+    check_model(spec.model)
+    plan = prepare(spec, Path("runs") / spec.name, resolve=False)
+    console.print(f"{path}: valid experiment '{spec.name}': {len(plan.tasks)} task(s), "
+                  f"{len(plan.regimes)} regime(s), {len(plan.cells)} cell(s)")
+    if loss_mask:
+        show_loss_masks(plan)
 
 
-def show_loss_masks(spec) -> None:
+def show_loss_masks(plan) -> None:
     import tempfile
 
-    from faithex.regimes import get_configuration, training_records
-    from faithex.tasks import get_task
+    from rich.text import Text
+
     from faithex.training import build_trainer, loss_mask_preview
 
-    task_spec = spec.tasks[0]
-    task = get_task(task_spec.name, seed=spec.seed, **task_spec.params)
-    examples = task.examples(2, "train")
-    for name in spec.configurations:
-        records = training_records(get_configuration(name), task, examples, spec.system_prompt,
-                                   icl_shots=task_spec.icl_shots, seed=spec.seed)
+    for (task_key, regime_key), records in plan.records.items():
         for adapter, rows in records.items():
+            rows = rows[:3]
             with tempfile.TemporaryDirectory() as tmp:
-                trainer, _ = build_trainer(spec.model, rows, spec.train_config(), tmp)
+                trainer, _ = build_trainer(plan.experiment.model, rows, plan.experiment.train_config(), tmp)
                 for text, loss_text in loss_mask_preview(trainer, count=len(rows)):
-                    console.print(f"[bold]{name}/{adapter}[/bold]\n  text: {text!r}\n  loss: {loss_text!r}")
+                    console.print(Text(f"{task_key}/{regime_key}/{adapter}\n  text: {text!r}\n  loss: {loss_text!r}"))

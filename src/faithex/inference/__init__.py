@@ -1,1 +1,0 @@
-"""Inference: batched greedy generation and the protocols that ask a trained model (direct, two_step)."""

@@ -1,0 +1,184 @@
+"""Apply a trained classifier to new texts: `faithex predict RUN_DIR --input texts.jsonl --output predictions.jsonl`.
+
+One output line per input text, with the answer, the log-probability of every label (the `score` protocol) and,
+where the regime writes them, the explanation and the reasoning (its own protocol, e.g. paper 1's `two_step`).
+Lines are appended and flushed batch by batch; a rerun with the same output file continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from faithex.errors import DatasetError, RunDirectoryError
+from faithex.io import append_jsonl, read_complete_jsonl
+from faithex.regimes import PromptOptions, Regime, get_regime
+from faithex.runner.rundir import CELL_FILE
+from faithex.tasks import Example, Task, get_task
+
+
+@dataclass
+class Classifier:
+    """A trained (task, regime, seed) of a run directory, ready to be asked."""
+
+    description: dict[str, Any]
+    folder: Path | None
+    """The training folder with the adapters (None: a zero-shot regime, the base model as it is)."""
+
+    @property
+    def regime(self) -> Regime:
+        return get_regime(self.description["regime"]["name"])
+
+    def task(self) -> Task:
+        spec = self.description["task"]
+        return get_task(spec["name"], seed=self.description["data_seed"], **spec.get("params", {}))
+
+
+def find_classifier(path: str | Path, task: str | None = None, regime: str | None = None,
+                    seed: int | None = None) -> Classifier:
+    """The classifier in `path`: a training folder (holds faithex_cell.json), one of its adapter folders, or a run
+    directory (then --task/--regime/--seed pick one training when it holds several)."""
+    path = Path(path)
+    for folder in (path, path.parent):
+        if (folder / CELL_FILE).is_file():
+            return Classifier(json.loads((folder / CELL_FILE).read_text(encoding="utf-8")), folder)
+    if not (path / "config.yaml").is_file():
+        raise RunDirectoryError(f"{path} is neither a faithex run directory nor a trained adapter folder")
+    return _classifier_in_run(path, task, regime, seed)
+
+
+def _classifier_in_run(run_dir: Path, task: str | None, regime: str | None, seed: int | None) -> Classifier:
+    from faithex.runner import load_experiment
+    from faithex.runner.rundir import RunDir
+
+    experiment = load_experiment(run_dir / "config.yaml")
+    tasks = {s.key: s for s in experiment.tasks if task in (None, s.key)}
+    regimes = {s.key: s for s in experiment.regime_specs() if regime in (None, s.key)}
+    seeds = [s for s in experiment.training_seeds() if seed in (None, s)]
+    choices = [(t, r, s) for t in tasks for r in regimes for s in seeds]
+    if len(choices) != 1:
+        raise RunDirectoryError(
+            f"{run_dir} holds {len(choices)} matching classifiers; pick one with --task ({', '.join(tasks) or '-'}), "
+            f"--regime ({', '.join(regimes) or '-'}) and --seed ({', '.join(map(str, seeds)) or '-'})")
+    task_key, regime_key, chosen_seed = choices[0]
+    description = {"model": experiment.model, "task": tasks[task_key].model_dump(exclude_none=True),
+                   "data_seed": experiment.seed, "regime": regimes[regime_key].model_dump(exclude_none=True),
+                   "seed": chosen_seed, "system_prompt": experiment.system_prompt}
+    folder = RunDir(run_dir).training(task_key, regime_key, chosen_seed)
+    if get_regime(regimes[regime_key].name).trains and not (folder / CELL_FILE).is_file():
+        raise RunDirectoryError(f"{folder} holds no trained adapters: train that regime first")
+    return Classifier(description, folder if folder.exists() else None)
+
+
+def read_texts(path: str | Path, text_column: str = "text", id_column: str | None = None) -> list[tuple[str, str]]:
+    """(id, text) of every row of a JSONL or CSV file; a row without a usable text is refused with its line."""
+    import csv
+
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"file not found: {path}")
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            if path.suffix == ".csv":
+                rows = [(number, row) for number, row in enumerate(csv.DictReader(handle), 2)]
+            elif path.suffix == ".jsonl":
+                rows = [(number, _json_row(path, number, line)) for number, line in enumerate(handle, 1)
+                        if line.strip()]
+            else:
+                raise DatasetError(f"{path}: expected a .jsonl or .csv file of texts")
+    except UnicodeDecodeError as error:
+        raise DatasetError(f"{path}: not UTF-8 text (byte {error.start})") from None
+    texts, seen = [], set()
+    for number, row in rows:
+        text = row.get(text_column)
+        if not isinstance(text, str) or not text.strip():
+            raise DatasetError(f"{path}:{number}: no text in column '{text_column}' (columns: {', '.join(row)})")
+        row_id = str(row.get(id_column)) if id_column else f"{path.stem}-{number}"
+        if row_id in seen:
+            raise DatasetError(f"{path}:{number}: id '{row_id}' appears twice")
+        seen.add(row_id)
+        texts.append((row_id, text))
+    if not texts:
+        raise DatasetError(f"{path}: no texts")
+    return texts
+
+
+def _json_row(path: Path, number: int, line: str) -> dict[str, Any]:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise DatasetError(f"{path}:{number}: not valid JSON ({error.msg})") from None
+    if not isinstance(row, dict):
+        raise DatasetError(f"{path}:{number}: each line must be a JSON object")
+    return row
+
+
+def predict(classifier: Classifier, texts: list[tuple[str, str]], output: str | Path, batch_size: int = 32,
+            precision: str = "auto", on_batch=None) -> int:
+    """Append one prediction per text not yet in `output`; returns how many were written."""
+    output = Path(output)
+    done = {row["id"] for row in read_complete_jsonl(output)}
+    todo = [(i, t) for i, t in texts if i not in done]
+    if todo:
+        for batch in _predictions(classifier, todo, batch_size, precision, on_batch):
+            append_jsonl(output, batch)
+    return len(todo)
+
+
+def _predictions(classifier: Classifier, texts, batch_size: int, precision: str, on_batch) -> Iterator[list[dict]]:
+    from faithex.lm.generation import render
+    from faithex.lm.models import choose_precision, resolve_model
+    from faithex.lm.scoring import label_scores
+    from faithex.protocols import ProtocolContext, get_protocol
+    from faithex.runner.run import load_cell_model
+
+    task, regime = classifier.task(), classifier.regime
+    names = [task.answer_text(label) for label in task.labels]
+    examples = [Example(id=i, input=t, label=None, labels=list(task.labels)) for i, t in texts]
+    model, tokenizer = load_cell_model(resolve_model(classifier.description["model"]), classifier.folder or Path(),
+                                       regime)
+    train = _training_examples(classifier)
+    context = ProtocolContext(model=model, tokenizer=tokenizer, regime=regime, task=task,
+                              options=PromptOptions(system_prompt=classifier.description.get("system_prompt", ""),
+                                                    demonstrations=tuple(train[: _shots(classifier)])),
+                              train=train, batch_size=batch_size, precision=choose_precision(precision),
+                              on_batch=on_batch)
+    protocol = get_protocol(regime.default_protocol)
+    for samples in protocol.run(context, examples):
+        if "label_scores" not in samples[0]:  # the regime's protocol generates: score the labels after its prompt
+            context.activate("answer")
+            prompts = [render(tokenizer, regime.prompt("answer", task, _example(s, task), context.options,
+                                                       s["outputs"].get("reasoning"))) for s in samples]
+            scores = label_scores(model, tokenizer, prompts, names, batch_size=batch_size, precision=context.precision)
+            for sample, row in zip(samples, scores.summed):
+                sample["label_scores"] = [float(v) for v in row]
+        yield [_prediction(sample, names) for sample in samples]
+
+
+def _example(sample: dict[str, Any], task: Task) -> Example:
+    return Example(id=sample["id"], input=sample["input"], label=None, labels=list(task.labels))
+
+
+def _prediction(sample: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    answer = sample["parsed"].get("answer")
+    row = {"id": sample["id"], "text": sample["input"],
+           "answer": names[answer] if answer is not None else None,
+           "answer_text": sample["outputs"].get("answer"),
+           "label_scores": {name: round(score, 6) for name, score in zip(names, sample["label_scores"])}}
+    for kind in ("explanation", "reasoning"):
+        if sample["outputs"].get(kind) is not None:
+            row[kind] = sample["outputs"][kind]
+    return row
+
+
+def _training_examples(classifier: Classifier) -> list[Example]:
+    """The training split the regime was trained on (output budgets and in-context demonstrations come from it)."""
+    spec = classifier.description["task"]
+    return classifier.task().examples(spec.get("n_train"), "train")
+
+
+def _shots(classifier: Classifier) -> int:
+    return classifier.description["task"].get("icl_shots", 0) if getattr(classifier.regime, "icl", False) else 0

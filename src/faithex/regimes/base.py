@@ -1,0 +1,101 @@
+"""The `Regime` interface: how labelled examples become training conversations, and how a trained model is asked.
+
+A regime names the adapters it trains (none for a zero-shot baseline), the prompt for each kind of output it can be
+asked for ("answer", "explanation", "reasoning"), the protocol that asks it by default, and optionally the regime
+whose adapter it starts from (continual training). Regimes are registered instances: `REGIMES.get("joint")`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from faithex.registry import Registry
+from faithex.tasks.base import Example, Task
+
+Messages = list[dict[str, str]]
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PromptOptions:
+    """What shapes every conversation of a run besides the example itself."""
+
+    system_prompt: str | None = ""
+    """Every conversation starts with this system message (None: none). Chat templates such as SmolLM2's insert a
+    default system prompt when there is none, in every training text: an empty one is 16 tokens shorter."""
+    icl_shots: int = 0
+    """Solved demonstrations before each input (paper 1's `separate_icl`)."""
+    seed: int = 0
+    demonstrations: tuple[Example, ...] = field(default=())
+    """At test time: the demonstrations shown before each input (paper 1: the first training examples)."""
+
+
+def system(options: PromptOptions) -> Messages:
+    return [] if options.system_prompt is None else [{"role": "system", "content": options.system_prompt}]
+
+
+def user(text: str) -> dict[str, str]:
+    return {"role": "user", "content": text}
+
+
+def assistant(text: str) -> dict[str, str]:
+    return {"role": "assistant", "content": text}
+
+
+def record(prompt: Messages, completion: str | None) -> Record:
+    """A TRL conversational prompt/completion record."""
+    if not completion:
+        raise ValueError("a training example lacks its target text (reasoning or explanation)")
+    return {"prompt": prompt, "completion": [assistant(completion)]}
+
+
+class Regime:
+    """How examples become prompt/completion records and how the trained model is asked (see module docstring)."""
+
+    name: str = ""
+    description: str = ""
+    adapters: tuple[str, ...] = ()
+    """Adapters this regime trains; empty: the base model is asked as it is (zero-shot)."""
+    kinds: tuple[str, ...] = ("answer",)
+    """The outputs the trained model can be asked for."""
+    default_protocol: str = "score"
+    starts_from: str | None = None
+    """A regime whose trained adapter this one continues training (None: a fresh LoRA adapter)."""
+
+    @property
+    def trains(self) -> bool:
+        return bool(self.adapters)
+
+    def records(self, task: Task, examples: list[Example], options: PromptOptions) -> dict[str, list[Record]]:
+        """{adapter name: [prompt/completion records]} for training."""
+        raise NotImplementedError
+
+    def input_text(self, task: Task, example: Example, options: PromptOptions) -> str:
+        """The user turn that presents `example` (the task's instruction and input)."""
+        return task.user_text(example)
+
+    def prompt(
+        self, kind: str, task: Task, example: Example, options: PromptOptions, reasoning: str | None = None
+    ) -> Messages:
+        """The conversation that asks for `kind` ("answer", "explanation", "reasoning"); ends with a user turn."""
+        raise NotImplementedError
+
+    def adapter_for(self, kind: str) -> str | None:
+        """Which adapter answers `kind` (None: the base model)."""
+        return self.adapters[0] if self.adapters else None
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "adapters": list(self.adapters), "kinds": list(self.kinds),
+                "default_protocol": self.default_protocol, "starts_from": self.starts_from}
+
+
+REGIMES: Registry[Regime] = Registry("regime")
+
+
+def register_regime(regime: Regime) -> Regime:
+    return REGIMES.add(regime.name, regime)
+
+
+def get_regime(name: str) -> Regime:
+    return REGIMES.get(name)

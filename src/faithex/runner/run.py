@@ -1,0 +1,397 @@
+"""The runner: an experiment's cells (task x regime x protocol x seed) trained, evaluated and written to a run
+directory (layout: `faithex.runner.rundir`), skipping whatever is already done.
+
+Everything a run needs is checked before anything is written (`prepare`): the model resolves, the run directory is
+usable and holds no other experiment, every task's data loads, every regime can build its training records. Then
+per task and regime, each training seed trains once (its adapters are reused by every protocol and by reruns), and
+each cell's samples are appended batch by batch, so a killed run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from faithex.errors import ConfigError, RunDirectoryError
+from faithex.io import append_jsonl, atomic_write_text, read_complete_jsonl, read_jsonl, write_json, write_jsonl
+from faithex.protocols import ProtocolContext, get_protocol
+from faithex.regimes import PromptOptions, Regime, get_regime
+from faithex.runner import provenance
+from faithex.runner.config import Experiment, RegimeSpec, TaskSpec
+from faithex.runner.rundir import CELL_FILE, Cell, RunDir
+from faithex.tasks import Example, Task, get_task
+
+
+class Reporter:
+    """Where the runner reports progress; the CLI plugs rich progress bars in here."""
+
+    def message(self, text: str) -> None:
+        print(text, flush=True)
+
+    def progress(self, description: str, total: int) -> Callable[[int], None]:
+        return lambda n: None
+
+    def done(self) -> None:
+        pass
+
+
+@dataclass
+class TaskData:
+    spec: TaskSpec
+    task: Task
+    train: list[Example]
+    test: list[Example]
+
+
+@dataclass
+class Plan:
+    """A validated experiment: resolved model, loaded data, training records and the cells to run."""
+
+    experiment: Experiment
+    run_dir: RunDir
+    model_source: str
+    tasks: dict[str, TaskData]
+    regimes: dict[str, RegimeSpec]
+    records: dict[tuple[str, str], dict[str, list[dict[str, Any]]]]
+    cells: list[Cell]
+    skipped: list[str] = field(default_factory=list)
+
+    def options(self, task_key: str, regime: Regime | None = None) -> PromptOptions:
+        data, experiment = self.tasks[task_key], self.experiment
+        icl = bool(regime is not None and getattr(regime, "icl", False))
+        return PromptOptions(system_prompt=experiment.system_prompt, icl_shots=data.spec.icl_shots,
+                             seed=experiment.seed,
+                             demonstrations=tuple(data.train[: data.spec.icl_shots]) if icl else ())
+
+
+# -- preparing ------------------------------------------------------------------------------------------------------
+def prepare(experiment: Experiment, run_dir: str | Path, resolve: bool = True) -> Plan:
+    """Check everything the run needs; nothing is written (a refused run leaves the run directory as it was).
+    `resolve=False` checks the model without converting or downloading it (`faithex validate`)."""
+    from faithex.lm.models import check_model, resolve_model
+
+    folder = RunDir.usable(run_dir)
+    check_same_experiment(folder, experiment)
+    model_source = resolve_model(experiment.model) if resolve else check_model(experiment.model)
+    tasks = {spec.key: load_task_data(experiment, spec, folder) for spec in experiment.tasks}
+    regimes = {spec.key: spec for spec in experiment.regime_specs()}
+    plan = Plan(experiment, folder, model_source, tasks, regimes, {}, [])
+    for task_key, data in tasks.items():
+        for regime_key, spec in regimes.items():
+            regime = get_regime(spec.name)
+            reason = skip_reason(regime, data.task)
+            if reason:
+                plan.skipped.append(f"{task_key}: skipping {regime_key} ({reason})")
+                continue
+            if regime.trains:
+                plan.records[(task_key, regime_key)] = training_records(plan, task_key, regime_key)
+            plan.cells += [Cell(task_key, regime_key, protocol, seed)
+                           for protocol in experiment.protocols_for(spec) for seed in experiment.training_seeds()]
+    return plan
+
+
+def skip_reason(regime: Regime, task: Task) -> str | None:
+    if getattr(regime, "icl", False) and not task.supports_icl:
+        return "paper 1 defines no in-context variant for this task"
+    return None
+
+
+def training_records(plan: Plan, task_key: str, regime_key: str) -> dict[str, list[dict[str, Any]]]:
+    regime, data = get_regime(plan.regimes[regime_key].name), plan.tasks[task_key]
+    try:
+        return regime.records(data.task, data.train, plan.options(task_key, regime))
+    except ValueError as error:
+        raise ConfigError(f"regime '{regime_key}' cannot train on task '{task_key}': {error}") from None
+
+
+def load_task_data(experiment: Experiment, spec: TaskSpec, run_dir: RunDir) -> TaskData:
+    """The task and its splits; a run directory whose data files hold other examples is refused."""
+    task = get_task(spec.name, seed=experiment.seed, **spec.params)
+    splits = {}
+    for split, n in (("train", spec.n_train), ("test", spec.n_test)):
+        splits[split] = task.examples(n, split)
+        path = run_dir.data(spec.key, split)
+        if path.exists() and [r["id"] for r in read_jsonl(path)] != [e.id for e in splits[split]]:
+            raise RunDirectoryError(f"{path} holds other examples than task '{spec.key}' gives now (its data "
+                                    "changed); pass another --out or remove that folder")
+    return TaskData(spec, task, splits["train"], splits["test"])
+
+
+def check_same_experiment(run_dir: RunDir, experiment: Experiment) -> None:
+    """Refuse to resume into a run directory written by a different experiment: its datasets, adapters and samples
+    would be reused silently. Adding tasks, regimes, protocols or seeds is fine; changing what existing ones mean
+    is not."""
+    if not run_dir.config.exists():
+        return
+    old = yaml.safe_load(run_dir.config.read_text(encoding="utf-8")) or {}
+    new = experiment.model_dump(exclude_none=True)
+    changed = [key for key in ("model", "seed", "system_prompt", "train", "inference") if old.get(key) != new.get(key)]
+    changed += [f"task {key}" for key, spec in _by_key(new["tasks"]).items()
+                if key in _by_key(old.get("tasks")) and _by_key(old.get("tasks"))[key] != spec]
+    old_regimes = _by_key(old.get("regimes"))
+    changed += [f"regime {key}" for key, spec in _by_key(new["regimes"]).items()
+                if key in old_regimes and old_regimes[key].get("starts_from") != spec.get("starts_from")]
+    if changed:
+        raise RunDirectoryError(
+            f"{run_dir.root} holds a run of a different experiment ({', '.join(changed)} changed); "
+            "pass another --out or remove that folder"
+        )
+
+
+def _by_key(entries: list[Any] | None) -> dict[str, dict[str, Any]]:
+    """Task or regime entries of a config by id (plain names are regimes without options)."""
+    out = {}
+    for entry in entries or []:
+        entry = {"name": entry} if isinstance(entry, str) else entry
+        out[entry.get("id") or entry["name"]] = entry
+    return out
+
+
+# -- running --------------------------------------------------------------------------------------------------------
+def run_experiment(experiment: Experiment, run_dir: str | Path, reporter: Reporter | None = None) -> dict[str, Any]:
+    """Fill `run_dir` and return the results (also written to results.json); work already done is reused."""
+    plan = prepare(experiment, run_dir)
+    return run_plan(plan, reporter or Reporter())
+
+
+def write_inputs(plan: Plan) -> None:
+    """The resolved experiment and the examples it uses (data files are written once and checked on reruns)."""
+    folder = plan.run_dir
+    folder.root.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(folder.config, yaml.safe_dump(plan.experiment.model_dump(exclude_none=True), sort_keys=False))
+    for key, data in plan.tasks.items():
+        for split, examples in (("train", data.train), ("test", data.test)):
+            if not folder.data(key, split).exists():
+                write_jsonl(folder.data(key, split), [e.to_dict() for e in examples])
+
+
+def run_plan(plan: Plan, reporter: Reporter) -> dict[str, Any]:
+    """Train and evaluate every cell of `plan` (each training once), writing results.json after every cell."""
+    from faithex.lm.models import choose_precision
+
+    experiment = plan.experiment
+    write_inputs(plan)
+    results: dict[str, Any] = {
+        "experiment": experiment.name,
+        "provenance": {
+            "model": experiment.model, "seed": experiment.seed, "seeds": experiment.training_seeds(),
+            "git_commit": provenance.git_commit(), "versions": provenance.versions(),
+            "machine": provenance.machine(), "precision": choose_precision(experiment.inference.precision),
+        },
+        "tasks": {key: describe_task(data) for key, data in plan.tasks.items()},
+        "cells": [],
+    }
+    for line in plan.skipped:
+        reporter.message(line)
+    started = time.perf_counter()
+    trained: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for cell in plan.cells:
+        reporter.message(cell.label())
+        if cell.training not in trained:
+            trained[cell.training] = train_cell(plan, cell, reporter)
+        results["cells"].append(evaluate_cell(plan, cell, trained[cell.training], reporter))
+        write_json(plan.run_dir.results, results)
+    add_summaries(results, plan)
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    write_json(plan.run_dir.results, results)
+    return results
+
+
+def train_all(plan: Plan, reporter: Reporter) -> dict[tuple[str, str, int], dict[str, Any]]:
+    """Train (or reuse) every training of `plan` without evaluating: {(task, regime, seed): {adapter: record}}."""
+    write_inputs(plan)
+    trained: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for cell in plan.cells:
+        if cell.training not in trained:
+            trained[cell.training] = train_cell(plan, cell, reporter)
+    return {key: records for key, records in trained.items() if records}
+
+
+def untrained(plan: Plan) -> list[Path]:
+    """Training folders of `plan` that lack a trained adapter."""
+    missing = []
+    for cell in plan.cells:
+        regime = get_regime(plan.regimes[cell.regime].name)
+        folder = plan.run_dir.training(*cell.training)
+        missing += [folder for name in regime.adapters if not (folder / name / "train_result.json").exists()]
+    return sorted(set(missing))
+
+
+def describe_task(data: TaskData) -> dict[str, Any]:
+    from faithex.metrics import chance_level
+
+    return {
+        "name": data.spec.name,
+        "params": data.task.describe(),
+        "labels": [data.task.answer_text(label) for label in data.task.labels],
+        "n_train": len(data.train),
+        "n_test": len(data.test),
+        "chance_level": chance_level([e.label for e in data.test], data.task.labels),
+    }
+
+
+# -- training -------------------------------------------------------------------------------------------------------
+def train_cell(plan: Plan, cell: Cell, reporter: Reporter) -> dict[str, Any]:
+    """Train (or reuse) the adapters of the cell's regime for its task and seed; {adapter: training record}."""
+    from faithex.training import train_adapter
+
+    spec = plan.regimes[cell.regime]
+    regime = get_regime(spec.name)
+    if not regime.trains:
+        return {}
+    folder = plan.run_dir.training(*cell.training)
+    init = initial_adapter(plan, cell)
+    records = {}
+    for adapter, rows in plan.records[(cell.task, cell.regime)].items():
+        target = folder / adapter
+        done = target / "train_result.json"
+        if done.exists():
+            reporter.message(f"  adapter {adapter}: already trained, reusing {target}")
+            records[adapter] = _training_record(read_json(done))
+            continue
+        start = f" from {init}" if init else ""
+        reporter.message(f"  training adapter '{adapter}' on {len(rows)} conversations{start}")
+        extra = {"init_adapter": init} if init else {}
+        result = train_adapter(plan.model_source, rows, plan.experiment.train_config(cell.seed), target, **extra)
+        records[adapter] = _training_record(read_json(Path(result.adapter_dir) / "train_result.json"))
+    write_json(folder / CELL_FILE, cell_description(plan, cell))
+    return records
+
+
+def _training_record(result: dict[str, Any]) -> dict[str, Any]:
+    """What results.json keeps of a training: timings, steps, loss and the hyperparameters actually used."""
+    return {**{k: v for k, v in result.items() if k != "config"}, "hyperparameters": result.get("config", {})}
+
+
+def initial_adapter(plan: Plan, cell: Cell) -> str | None:
+    """The adapter folder a continual-training regime starts from (another regime's, same task and seed)."""
+    spec = plan.regimes[cell.regime]
+    start = spec.starts_from or get_regime(spec.name).starts_from
+    if start is None:
+        return None
+    if start in plan.regimes:
+        source = get_regime(plan.regimes[start].name)
+        return str(plan.run_dir.training(cell.task, start, cell.seed) / source.adapters[0])
+    return str(Path(start))
+
+
+def cell_description(plan: Plan, cell: Cell) -> dict[str, Any]:
+    """Beside the adapters: what `faithex predict` needs to ask them (task, labels, regime, prompt options)."""
+    data, spec = plan.tasks[cell.task], plan.regimes[cell.regime]
+    return {
+        "model": plan.experiment.model,
+        "task": data.spec.model_dump(exclude_none=True),
+        "data_seed": plan.experiment.seed,
+        "regime": spec.model_dump(exclude_none=True),
+        "seed": cell.seed,
+        "system_prompt": plan.experiment.system_prompt,
+        "labels": [data.task.answer_text(label) for label in data.task.labels],
+    }
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    import json
+
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+# -- evaluation -----------------------------------------------------------------------------------------------------
+def evaluate_cell(plan: Plan, cell: Cell, training: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
+    from faithex.metrics import evaluate_samples
+
+    data = plan.tasks[cell.task]
+    samples, seconds = cell_samples(plan, cell, reporter)
+    entry = {
+        "task": cell.task, "regime": cell.regime, "protocol": cell.protocol, "seed": cell.seed,
+        "metrics": evaluate_samples(samples, labels=data.task.labels, seed=plan.experiment.seed),
+        "train": training,
+        "eval_seconds": seconds,
+        "n_test": len(samples),
+    }
+    confusion = _confusion(samples, data.task.labels)
+    if confusion is not None:
+        entry["confusion_matrix"] = confusion
+    return entry
+
+
+def _confusion(samples: list[dict[str, Any]], labels) -> dict[str, Any] | None:
+    try:
+        from faithex.metrics import confusion_matrix
+    except ImportError:
+        return None
+    return confusion_matrix(samples, labels)
+
+
+def cell_samples(plan: Plan, cell: Cell, reporter: Reporter) -> tuple[list[dict[str, Any]], float]:
+    """The cell's samples in test-set order; only examples without a sample yet are run (resume after a kill)."""
+    data = plan.tasks[cell.task]
+    path = plan.run_dir.samples(cell)
+    done = {s["id"]: s for s in read_complete_jsonl(path)}
+    todo = [e for e in data.test if e.id not in done]
+    seconds = 0.0
+    if todo:
+        if done:
+            reporter.message(f"  resuming: {len(done)} samples already written, {len(todo)} to go")
+        started = time.perf_counter()
+        for batch in run_protocol(plan, cell, todo, reporter):
+            append_jsonl(path, batch)
+            done.update((s["id"], s) for s in batch)
+        seconds = round(time.perf_counter() - started, 1)
+    else:
+        reporter.message(f"  samples already written, reusing {path}")
+    return [done[e.id] for e in data.test], seconds
+
+
+def run_protocol(plan: Plan, cell: Cell, examples: list[Example], reporter: Reporter):
+    """Batches of samples of `cell` for `examples`, stamped with the cell."""
+    from faithex.lm.models import choose_precision
+
+    data, spec = plan.tasks[cell.task], plan.regimes[cell.regime]
+    regime, protocol = get_regime(spec.name), get_protocol(cell.protocol)
+    model, tokenizer = load_cell_model(plan.model_source, plan.run_dir.training(cell.task, cell.regime, cell.seed),
+                                       regime)
+    advance = reporter.progress(f"  {cell.protocol}", total=len(examples) * protocol.steps(regime))
+    context = ProtocolContext(
+        model=model, tokenizer=tokenizer, regime=regime, task=data.task, options=plan.options(cell.task, regime),
+        train=data.train, batch_size=plan.experiment.inference.batch_size,
+        precision=choose_precision(plan.experiment.inference.precision), on_batch=advance,
+    )
+    try:
+        for batch in protocol.run(context, examples):
+            yield [{**sample, "task": cell.task, "regime": cell.regime, "seed": cell.seed} for sample in batch]
+    finally:
+        reporter.done()
+
+
+def load_cell_model(model_source: str, training_dir: Path, regime: Regime):
+    """The base model with every adapter of the regime loaded under its own name (none: zero-shot)."""
+    from peft import PeftModel
+
+    from faithex.lm.models import load_model
+
+    loaded = load_model(model_source)
+    model = loaded.model
+    for index, name in enumerate(regime.adapters):
+        folder = str(training_dir / name)
+        if index == 0:
+            model = PeftModel.from_pretrained(model, folder, adapter_name=name)
+        else:
+            model.load_adapter(folder, adapter_name=name)
+    model.eval()
+    return model, loaded.tokenizer
+
+
+# -- across cells ---------------------------------------------------------------------------------------------------
+def add_summaries(results: dict[str, Any], plan: Plan) -> None:
+    """Mean and sd over seeds per (task, regime, protocol), and paired tests of each regime against the first."""
+    try:
+        from faithex.runner.summaries import comparisons, seed_summaries
+    except ImportError:
+        return
+    results["seed_summaries"] = seed_summaries(results["cells"])
+    results["comparisons"] = comparisons(plan, results["cells"])

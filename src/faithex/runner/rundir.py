@@ -1,0 +1,63 @@
+"""Where a run directory keeps each thing (one place, so the runner, `predict` and `Results` agree).
+
+    runs/<name>/config.yaml                                         the resolved experiment
+    runs/<name>/data/<task>-{train,test}.jsonl                     the examples used
+    runs/<name>/adapters/<task>/<regime>/s<seed>/<adapter>/        PEFT adapters (safetensors) + train_result.json
+    runs/<name>/samples/<task>__<regime>__<protocol>__s<seed>.jsonl one line per test example, appended per batch
+    runs/<name>/results.json                                       one entry per cell, plus provenance
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from faithex.io import writable_folder
+
+CELL_FILE = "faithex_cell.json"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """The unit the runner trains, evaluates, resumes and reports."""
+
+    task: str
+    regime: str
+    protocol: str
+    seed: int
+
+    @property
+    def training(self) -> tuple[str, str, int]:
+        """What the cell's adapters depend on: every protocol asking the same (task, regime, seed) shares them."""
+        return (self.task, self.regime, self.seed)
+
+    def label(self) -> str:
+        return f"{self.task} / {self.regime} / {self.protocol} / seed {self.seed}"
+
+
+@dataclass(frozen=True)
+class RunDir:
+    root: Path
+
+    @classmethod
+    def usable(cls, root: str | Path) -> "RunDir":
+        """A run directory, refused when something other than a folder is in its place."""
+        return cls(writable_folder(root))
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def results(self) -> Path:
+        return self.root / "results.json"
+
+    def data(self, task: str, split: str) -> Path:
+        return self.root / "data" / f"{task}-{split}.jsonl"
+
+    def training(self, task: str, regime: str, seed: int) -> Path:
+        """Folder of one training: one subfolder per adapter, and CELL_FILE (what `predict` needs)."""
+        return self.root / "adapters" / task / regime / f"s{seed}"
+
+    def samples(self, cell: Cell) -> Path:
+        return self.root / "samples" / f"{cell.task}__{cell.regime}__{cell.protocol}__s{cell.seed}.jsonl"
