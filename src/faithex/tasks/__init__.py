@@ -7,10 +7,10 @@
 Importing this package registers every built-in task (the imports below run the `@register_task` decorators).
 """
 
+from faithex.tasks import dataset, text  # noqa: F401  (registers them)
 from faithex.tasks.base import Example, Task, reasoning_decision
 from faithex.tasks.registry import TASKS, UnknownTaskError, get_task, list_tasks, register_task
 from faithex.tasks.synthetic import decision_tree, logistic_regression, mortgage  # noqa: F401  (registers them)
-from faithex.tasks import dataset, text  # noqa: F401  (registers them)
 
 __all__ = [
     "TASKS",
