@@ -21,10 +21,15 @@ T = TypeVar("T")
 
 
 class Registry(Generic[T]):
-    """Name -> entry. `kind` names what is registered in error messages ("task", "regime", ...)."""
+    """Name -> entry. `kind` names what is registered in error messages ("task", "regime", ...); `error` is raised
+    for an unknown name; `identity` tells whether a re-registration is the same definition (default: where the
+    class, function or instance is defined)."""
 
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, error: type[UnknownNameError] = UnknownNameError,
+                 identity: Callable[[T], str] | None = None) -> None:
         self.kind = kind
+        self.error = error
+        self.identity = identity or _qualified
         self._entries: dict[str, T] = {}
 
     def add(self, name: str, entry: T) -> T:
@@ -33,8 +38,8 @@ class Registry(Generic[T]):
         if not name or not isinstance(name, str):
             raise ValueError(f"a {self.kind} name must be a non-empty string, got {name!r}")
         existing = self._entries.get(name)
-        if existing is not None and _qualified(existing) != _qualified(entry):
-            raise ValueError(f"{self.kind} '{name}' is already registered by {_qualified(existing)}")
+        if existing is not None and self.identity(existing) != self.identity(entry):
+            raise ValueError(f"{self.kind} '{name}' is already registered by {self.identity(existing)}")
         self._entries[name] = entry
         return entry
 
@@ -46,7 +51,7 @@ class Registry(Generic[T]):
         try:
             return self._entries[name]
         except (KeyError, TypeError):
-            raise UnknownNameError(self._unknown_message(name)) from None
+            raise self.error(self._unknown_message(name)) from None
 
     def names(self) -> list[str]:
         return sorted(self._entries)
@@ -60,12 +65,16 @@ class Registry(Generic[T]):
     def __len__(self) -> int:
         return len(self._entries)
 
-    def _unknown_message(self, name: object) -> str:
+    def values(self) -> list[T]:
+        return [self._entries[name] for name in self.names()]
+
+    def _unknown_message(self, name: object, extra_names: list[str] | None = None) -> str:
+        known = self.names() + list(extra_names or [])
         message = f"unknown {self.kind} '{name}'"
-        close = difflib.get_close_matches(str(name), list(self._entries), n=1, cutoff=0.5)
+        close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.5)
         if close:
             message += f"; did you mean '{close[0]}'?"
-        return message + f" (known: {', '.join(self.names()) or 'none'})"
+        return message + f" (known: {', '.join(known) or 'none'})"
 
 
 def _qualified(entry: object) -> str:

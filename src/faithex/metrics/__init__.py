@@ -1,70 +1,67 @@
-"""Metrics: pure functions of sample dicts, registered with name, family, direction and range.
+"""Metrics: pure functions of sample dicts, registered with name, family, direction, range and required fields.
 
-`evaluate_samples(samples)` turns one configuration's samples into `{metric: {value, low, high, n}}`, the shape that
-results.json and the reports use. Importing this package registers paper 1's metrics.
+`evaluate_samples(samples)` turns one cell's samples into `{metric: {value, low, high, n}}`, the shape that
+results.json and the reports use; `confusion_matrix(samples, labels)` is stored beside it for label tasks.
+`compare(samples_a, samples_b)` tests two cells on the same test items; `seed_summary` and `paired_seed_test`
+summarise and compare regimes across training seeds. Importing this package registers paper 1's metrics and the
+label metrics (macro_f1, recall/<label>).
 """
 
 from __future__ import annotations
 
-import math
-from typing import Any, Sequence
-
-import numpy as np
-
-from . import paper1  # noqa: F401 - registers paper 1's metrics
+from . import classification, paper1  # noqa: F401 - importing registers the metrics
+from .classification import confusion_matrix
+from .comparison import MisalignedSamplesError, align_by_id, compare, summarise_seeds
+from .evaluate import applicable_metrics, evaluate_samples, per_example, summarise_metric
 from .registry import (
     FAMILIES,
     Metric,
     Sample,
     UnknownMetricError,
     get_metric,
+    has_field,
     list_metrics,
+    list_per_label_metrics,
     register_metric,
+    register_per_label_metric,
 )
-from .statistics import bootstrap_ci, chance_level, mcnemar_test, paired_bootstrap_test
+from .statistics import (
+    bootstrap_ci,
+    bootstrap_statistic_ci,
+    chance_level,
+    mcnemar_test,
+    paired_bootstrap_statistic_test,
+    paired_bootstrap_test,
+    paired_seed_test,
+    seed_summary,
+)
 
 __all__ = [
     "FAMILIES",
     "Metric",
+    "MisalignedSamplesError",
     "Sample",
     "UnknownMetricError",
+    "align_by_id",
+    "applicable_metrics",
     "bootstrap_ci",
+    "bootstrap_statistic_ci",
     "chance_level",
+    "compare",
+    "confusion_matrix",
     "evaluate_samples",
     "get_metric",
+    "has_field",
     "list_metrics",
+    "list_per_label_metrics",
     "mcnemar_test",
+    "paired_bootstrap_statistic_test",
     "paired_bootstrap_test",
+    "paired_seed_test",
     "per_example",
     "register_metric",
+    "register_per_label_metric",
+    "seed_summary",
+    "summarise_metric",
+    "summarise_seeds",
 ]
-
-
-def per_example(samples: Sequence[Sample], name: str, labels: Sequence[int] = (0, 1)) -> np.ndarray:
-    """Per-example values of one metric (NaN where it does not apply): the input of paired tests between runs."""
-    return get_metric(name)(samples, labels)
-
-
-def _summary(values: np.ndarray, n_resamples: int, seed: int) -> dict[str, Any]:
-    """Mean over the examples the metric applies to, with its bootstrap interval and that count."""
-    finite = values[~np.isnan(values)]
-    value = float(finite.mean()) if finite.size else math.nan
-    low, high = bootstrap_ci(finite, n_resamples=n_resamples, seed=seed)
-    return {"value": value, "low": low, "high": high, "n": int(finite.size)}
-
-
-def evaluate_samples(
-    samples: Sequence[Sample],
-    metric_names: Sequence[str] | None = None,
-    labels: Sequence[int] = (0, 1),
-    n_resamples: int = 1000,
-    seed: int = 0,
-) -> dict[str, dict[str, Any]]:
-    """Aggregate metrics over `samples` (default: every registered metric) as {name: {value, low, high, n}}.
-
-    `n` counts the examples the metric applies to; a metric that applies to none has value NaN and n = 0. Names are
-    resolved before anything is computed, so a typo fails fast with a suggestion.
-    """
-    metrics = [get_metric(name) for name in (list_metrics() if metric_names is None else metric_names)]
-    samples = list(samples)
-    return {m.name: _summary(m(samples, labels), n_resamples, seed) for m in metrics}

@@ -17,12 +17,16 @@ When a metric does not apply to a sample its value is NaN, and NaN is excluded f
   none): so `parsed.reasoning is None` is "no reasoning" -> NaN, unless a raw reasoning text exists -> failure.
 
 Gold fields are only ever compared with model outputs; no model metric is computed from gold fields alone.
+
+Each metric declares the sample fields it reads (`requires`): by default a metric is computed only for sample sets that
+have them (a cell without reasoning gets no reasoning metrics). The declaration never changes a value.
 """
 
 from __future__ import annotations
 
 import numbers
-from typing import Any, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -116,39 +120,54 @@ def _output_column(samples: Sequence[Sample], field: str) -> list[Any]:
     return [parsed_output(s, field) for s in samples]
 
 
+# What each metric reads (registry `requires`): a metric is computed by default only where its fields exist.
+_GOLD_ANSWER = ("gold", "outputs.answer")
+_GOLD_EXPLANATION = ("gold", "outputs.explanation")
+_ANSWER_EXPLANATION = ("outputs.answer", "outputs.explanation")
+_REASONING = ("outputs.reasoning",)
+_REASONING_GOLD = ("outputs.reasoning", "gold_reasoning")
+_REASONING_ANSWER = ("outputs.reasoning", "outputs.answer")
+_REASONING_EXPLANATION = ("outputs.reasoning", "outputs.explanation")
+
 # -- table metrics: answer, explanation, alignment --------------------------------------------------------------
 @register_metric("answer_accuracy", family="accuracy", higher_is_better=True,
-                 description="accuracy_all(gold, parsed answer): unparsable answers count as wrong")
+                 description="accuracy_all(gold, parsed answer): unparsable answers count as wrong",
+                 requires=_GOLD_ANSWER)
 def answer_accuracy(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
     return accuracy_all(_gold_column(samples, labels), _output_column(samples, "answer"), labels)
 
 
 @register_metric("answer_failure", family="failure", higher_is_better=False,
-                 description="failure(gold, parsed answer): share of answers that could not be parsed")
+                 description="failure(gold, parsed answer): share of answers that could not be parsed",
+                 requires=_GOLD_ANSWER)
 def answer_failure(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
     return failure(_gold_column(samples, labels), _output_column(samples, "answer"), labels)
 
 
 @register_metric("explanation_accuracy", family="accuracy", higher_is_better=True,
-                 description="accuracy_all(gold, decision parsed from the explanation)")
+                 description="accuracy_all(gold, decision parsed from the explanation)",
+                 requires=_GOLD_EXPLANATION)
 def explanation_accuracy(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
     return accuracy_all(_gold_column(samples, labels), _output_column(samples, "explanation"), labels)
 
 
 @register_metric("explanation_failure", family="failure", higher_is_better=False,
-                 description="failure(gold, explanation decision): share of explanations without a readable decision")
+                 description="failure(gold, explanation decision): share of explanations without a readable decision",
+                 requires=_GOLD_EXPLANATION)
 def explanation_failure(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
     return failure(_gold_column(samples, labels), _output_column(samples, "explanation"), labels)
 
 
 @register_metric("alignment_rate", family="alignment", higher_is_better=True,
-                 description="accuracy_all(answer, explanation decision): both invalid counts as not aligned")
+                 description="accuracy_all(answer, explanation decision): both invalid counts as not aligned",
+                 requires=_ANSWER_EXPLANATION)
 def alignment_rate(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
     return accuracy_all(_output_column(samples, "answer"), _output_column(samples, "explanation"), labels)
 
 
 @register_metric("alignment_failure", family="failure", higher_is_better=False,
-                 description="failure(answer, explanation decision): either side unparsable")
+                 description="failure(answer, explanation decision): either side unparsable",
+                 requires=_ANSWER_EXPLANATION)
 def alignment_failure(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
     return failure(_output_column(samples, "answer"), _output_column(samples, "explanation"), labels)
 
@@ -185,31 +204,36 @@ def _reasoning_steps(sample: Sample) -> float:
 
 
 @register_metric("reasoning_exact_match", family="accuracy", higher_is_better=True,
-                 description="parsed reasoning equals gold reasoning exactly; unparsable = 0; NaN without reasoning")
+                 description="parsed reasoning equals gold reasoning exactly; unparsable = 0; NaN without reasoning",
+                 requires=_REASONING_GOLD)
 def reasoning_exact_match(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
     return np.array(_column(samples, _reasoning_exact), dtype=float)
 
 
 @register_metric("reasoning_failure", family="failure", higher_is_better=False,
-                 description="generated reasoning that could not be parsed; NaN without reasoning")
+                 description="generated reasoning that could not be parsed; NaN without reasoning",
+                 requires=_REASONING)
 def reasoning_failure(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
     values = _output_column(samples, "reasoning")
     return np.array([np.nan if r is MISSING else float(r is None) for r in values], dtype=float)
 
 
 @register_metric("reasoning_step_agreement", family="accuracy", higher_is_better=True,
-                 description="share of gold reasoning positions the parsed reasoning reproduces; unparsable = 0")
+                 description="share of gold reasoning positions the parsed reasoning reproduces; unparsable = 0",
+                 requires=_REASONING_GOLD)
 def reasoning_step_agreement(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
     return np.array(_column(samples, _reasoning_steps), dtype=float)
 
 
 @register_metric("answer_reasoning_agreement", family="alignment", higher_is_better=True,
-                 description="accuracy_all(decision ending the model's reasoning, parsed answer)")
+                 description="accuracy_all(decision ending the model's reasoning, parsed answer)",
+                 requires=_REASONING_ANSWER)
 def answer_reasoning_agreement(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
     return accuracy_all(_column(samples, reasoning_decision), _output_column(samples, "answer"), labels)
 
 
 @register_metric("explanation_reasoning_agreement", family="alignment", higher_is_better=True,
-                 description="accuracy_all(decision ending the model's reasoning, explanation decision)")
+                 description="accuracy_all(decision ending the model's reasoning, explanation decision)",
+                 requires=_REASONING_EXPLANATION)
 def explanation_reasoning_agreement(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
     return accuracy_all(_column(samples, reasoning_decision), _output_column(samples, "explanation"), labels)
