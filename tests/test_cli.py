@@ -49,7 +49,7 @@ BAD_EXPERIMENT = "name: x\ntasks: [{name: decision_tree}]\n"
         (("generate", "decision_tree", "-p", "depth=3"), "depth"),
         (("generate", "decision_tree", "-p", "depth"), "key=value"),
         (("run", "missing.yaml"), "not found"),
-        (("validate", "missing.jsonl"), "not found"),
+        (("validate", "missing.jsonl"), "no such file"),
         (("train", "--task", "decision_tree", "-c", "jointt"), "did you mean 'joint'"),
     ],
 )
@@ -81,24 +81,26 @@ def test_bad_experiment_files(text, message, tmp_path):
 @pytest.mark.parametrize(
     "line, message",
     [
-        ('{"id": "a", "input": "x", "label": 1, "labels": [0, 1]}\n{broken', "line 2"),
-        ('{"id": "a", "input": "", "label": 1, "labels": [0, 1]}', "empty input"),
-        ('{"id": "a", "input": "x", "label": 7, "labels": [0, 1]}', "label 7"),
-        ('{"id": "a", "label": 1, "labels": [0, 1]}', "lacks field(s) input"),
+        ('{"id": "a", "input": "x", "label": 1}\n{broken', "data.jsonl:2"),
+        ('{"id": "a", "input": "", "label": 1}', "data.jsonl:1: missing or empty text"),
+        ('{"id": "a", "input": "x", "label": 7}', "data.jsonl:1: unknown label '7'"),
+        ('{"id": "a", "label": 1}', "no column 'input'"),
         ("[1, 2]", "JSON object"),
     ],
 )
 def test_bad_datasets(line, message, tmp_path):
-    result = invoke("validate", write(tmp_path / "data.jsonl", line))
+    path = write(tmp_path / "data.jsonl", line)
+    result = invoke("validate", path, "-p", "text_column=input", "-p", "labels=[0, 1]")
     assert result.exit_code == 2
-    assert message in result.output.replace(":2:", " line 2")
+    assert message in result.output
 
 
 def test_valid_experiment_and_dataset(tmp_path):
     assert invoke("validate", write(tmp_path / "e.yaml", BAD_EXPERIMENT)).exit_code == 0
-    good = '{"id": "a", "input": "x", "label": 1, "labels": [0, 1]}\n'
+    good = "".join(f'{{"id": "{i}", "text": "t{i}", "label": "{label}"}}\n' for i, label in enumerate("abab" * 3))
     result = invoke("validate", write(tmp_path / "d.jsonl", good))
-    assert result.exit_code == 0 and "1 valid examples" in result.output
+    assert result.exit_code == 0, result.output
+    assert "valid data, labels a, b: train 10 (a 5, b 5); test 2 (a 1, b 1)" in result.output
 
 
 def test_a_failed_run_keeps_results_already_written(tmp_path, tiny_model_dir):

@@ -64,8 +64,8 @@ def _classifier_in_run(run_dir: Path, task: str | None, regime: str | None, seed
             f"{run_dir} holds {len(choices)} matching classifiers; pick one with --task ({', '.join(tasks) or '-'}), "
             f"--regime ({', '.join(regimes) or '-'}) and --seed ({', '.join(map(str, seeds)) or '-'})")
     task_key, regime_key, chosen_seed = choices[0]
-    description = {"model": experiment.model, "task": tasks[task_key].model_dump(exclude_none=True),
-                   "data_seed": experiment.seed, "regime": regimes[regime_key].model_dump(exclude_none=True),
+    description = {"model": experiment.model, "task": tasks[task_key].model_dump(),
+                   "data_seed": experiment.seed, "regime": regimes[regime_key].model_dump(),
                    "seed": chosen_seed, "system_prompt": experiment.system_prompt}
     folder = RunDir(run_dir).training(task_key, regime_key, chosen_seed)
     if get_regime(regimes[regime_key].name).trains and not (folder / CELL_FILE).is_file():

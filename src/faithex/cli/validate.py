@@ -28,7 +28,10 @@ def command(
         from faithex.tasks.dataset import check_dataset
 
         summary = check_dataset(path=str(path), **parse_params(param))
-        console.print(f"{path}: valid data: {summary}")
+        splits = "; ".join(f"{split} {counts['total']} ({', '.join(f'{k} {v}' for k, v in counts['per_label'].items())})"
+                           for split, counts in summary["splits"].items())
+        console.print(f"{path}: valid data, labels {', '.join(summary['labels'])}: {splits}; "
+                      f"test split: {summary['test_from']}")
     else:
         raise ConfigError(f"{path}: expected an experiment (.yaml) or a data file ({', '.join(DATA_SUFFIXES)})")
 

@@ -129,7 +129,7 @@ def check_same_experiment(run_dir: RunDir, experiment: Experiment) -> None:
     if not run_dir.config.exists():
         return
     old = yaml.safe_load(run_dir.config.read_text(encoding="utf-8")) or {}
-    new = experiment.model_dump(exclude_none=True)
+    new = experiment.model_dump()
     changed = [key for key in ("model", "seed", "system_prompt", "train", "inference") if old.get(key) != new.get(key)]
     changed += [f"task {key}" for key, spec in _by_key(new["tasks"]).items()
                 if key in _by_key(old.get("tasks")) and _by_key(old.get("tasks"))[key] != spec]
@@ -163,7 +163,7 @@ def write_inputs(plan: Plan) -> None:
     """The resolved experiment and the examples it uses (data files are written once and checked on reruns)."""
     folder = plan.run_dir
     folder.root.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(folder.config, yaml.safe_dump(plan.experiment.model_dump(exclude_none=True), sort_keys=False))
+    atomic_write_text(folder.config, yaml.safe_dump(plan.experiment.model_dump(), sort_keys=False))
     for key, data in plan.tasks.items():
         for split, examples in (("train", data.train), ("test", data.test)):
             if not folder.data(key, split).exists():
@@ -285,9 +285,9 @@ def cell_description(plan: Plan, cell: Cell) -> dict[str, Any]:
     data, spec = plan.tasks[cell.task], plan.regimes[cell.regime]
     return {
         "model": plan.experiment.model,
-        "task": data.spec.model_dump(exclude_none=True),
+        "task": data.spec.model_dump(),
         "data_seed": plan.experiment.seed,
-        "regime": spec.model_dump(exclude_none=True),
+        "regime": spec.model_dump(),
         "seed": cell.seed,
         "system_prompt": plan.experiment.system_prompt,
         "labels": [data.task.answer_text(label) for label in data.task.labels],
@@ -302,29 +302,20 @@ def read_json(path: Path) -> dict[str, Any]:
 
 # -- evaluation -----------------------------------------------------------------------------------------------------
 def evaluate_cell(plan: Plan, cell: Cell, training: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
-    from faithex.metrics import evaluate_samples
+    from faithex.metrics import confusion_matrix, evaluate_samples
 
     data = plan.tasks[cell.task]
     samples, seconds = cell_samples(plan, cell, reporter)
     entry = {
         "task": cell.task, "regime": cell.regime, "protocol": cell.protocol, "seed": cell.seed,
-        "metrics": evaluate_samples(samples, labels=data.task.labels, seed=plan.experiment.seed),
+        "metrics": evaluate_samples(samples, labels=data.task.labels, seed=plan.experiment.seed, per_class=True),
         "train": training,
         "eval_seconds": seconds,
         "n_test": len(samples),
     }
-    confusion = _confusion(samples, data.task.labels)
-    if confusion is not None:
-        entry["confusion_matrix"] = confusion
+    if "answer_accuracy" in entry["metrics"]:
+        entry["confusion_matrix"] = confusion_matrix(samples, data.task.labels)
     return entry
-
-
-def _confusion(samples: list[dict[str, Any]], labels) -> dict[str, Any] | None:
-    try:
-        from faithex.metrics import confusion_matrix
-    except ImportError:
-        return None
-    return confusion_matrix(samples, labels)
 
 
 def cell_samples(plan: Plan, cell: Cell, reporter: Reporter) -> tuple[list[dict[str, Any]], float]:
@@ -389,9 +380,7 @@ def load_cell_model(model_source: str, training_dir: Path, regime: Regime):
 # -- across cells ---------------------------------------------------------------------------------------------------
 def add_summaries(results: dict[str, Any], plan: Plan) -> None:
     """Mean and sd over seeds per (task, regime, protocol), and paired tests of each regime against the first."""
-    try:
-        from faithex.runner.summaries import comparisons, seed_summaries
-    except ImportError:
-        return
+    from faithex.runner.summaries import comparisons, seed_summaries
+
     results["seed_summaries"] = seed_summaries(results["cells"])
     results["comparisons"] = comparisons(plan, results["cells"])
