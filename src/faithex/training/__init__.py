@@ -10,4 +10,12 @@ from faithex.training.lora import (
     train_adapter,
 )
 
-__all__ = ["TrainConfig", "TrainResult", "build_trainer", "loss_mask_preview", "lora_config", "sft_config", "train_adapter"]
+__all__ = [
+    "TrainConfig",
+    "TrainResult",
+    "build_trainer",
+    "loss_mask_preview",
+    "lora_config",
+    "sft_config",
+    "train_adapter",
+]

@@ -29,12 +29,15 @@ from faithex.lm.models import choose_precision, load_base_model, load_tokenizer,
 logger = logging.getLogger(__name__)
 
 FINGERPRINT_FILE = "faithex_fingerprint.json"
-# What the trainer writes into each checkpoint folder; a folder missing one was cut off while being written.
-CHECKPOINT_FILES = ("adapter_model.safetensors", "optimizer.pt", "scheduler.pt", "rng_state.pth", "trainer_state.json")
+# Beside the trainer's files in a checkpoint: the RNG state its epoch's batch order was drawn from (see
+# `_batch_order_callback`).
+EPOCH_RNG_FILE = "faithex_epoch_rng_state.safetensors"
+# What each checkpoint folder holds when complete; a folder missing one was cut off while being written.
+CHECKPOINT_FILES = (
+    EPOCH_RNG_FILE, "adapter_model.safetensors", "optimizer.pt", "scheduler.pt", "rng_state.pth", "trainer_state.json"
+)
 # Settings that decide when checkpoints are written but not what is learnt: changing them keeps a checkpoint usable.
 CHECKPOINT_SETTINGS = ("checkpoint_minutes", "checkpoint_steps")
-# Beside the trainer's files in a checkpoint: the RNG state its epoch's batch order was drawn from (see below).
-EPOCH_RNG_FILE = "faithex_epoch_rng_state.safetensors"
 
 
 @dataclass
@@ -340,17 +343,19 @@ def _batch_order_callback(resume_from: Path | None):
 
         def _restore_epoch_rng_state(self, checkpoint: Path, epoch: int) -> None:
             saved = checkpoint / EPOCH_RNG_FILE
-            if not saved.is_file():
-                return  # a checkpoint cut off just before this file: resumes, with another batch order
             with safe_open(str(saved), framework="pt") as handle:
                 saved_epoch = int(handle.metadata()["epoch"])
             # At an epoch boundary the checkpoint belongs to the epoch before; the trainer restores the RNG itself.
             if saved_epoch == epoch:
                 torch.set_rng_state(load_file(saved)["cpu"])
 
-        def on_save(self, args, state, control, **kwargs):
-            folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-            save_file({"cpu": self.epoch_rng_state}, folder / EPOCH_RNG_FILE, metadata={"epoch": str(self.epoch)})
+        def on_step_end(self, args, state, control, **kwargs):
+            # Written before the trainer fills the folder (this runs between the save request and the save), so a
+            # checkpoint whose trainer_state.json exists always has this file too.
+            if control.should_save and args.should_save:  # args.should_save: the main process of a distributed run
+                folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+                folder.mkdir(parents=True, exist_ok=True)
+                save_file({"cpu": self.epoch_rng_state}, folder / EPOCH_RNG_FILE, metadata={"epoch": str(self.epoch)})
 
     return SameBatchOrderOnResume()
 
@@ -408,10 +413,11 @@ def resumable_checkpoint(trainer_dir: Path, fingerprint: str) -> Path | None:
         stored = None
     if stored != fingerprint:
         if any(trainer_dir.glob("checkpoint-*")):
-            logger.warning("ignoring the checkpoint in %s: it was written for other records or settings", trainer_dir)
+            logger.warning("deleting the checkpoint in %s: it was written for other records or settings", trainer_dir)
         shutil.rmtree(trainer_dir)
         return None
-    checkpoints = sorted(trainer_dir.glob("checkpoint-[0-9]*"), key=_step_of)
+    named_by_step = (c for c in trainer_dir.glob("checkpoint-*") if c.name.removeprefix("checkpoint-").isdigit())
+    checkpoints = sorted(named_by_step, key=_step_of)
     complete = [c for c in checkpoints if _is_complete(c)]
     for checkpoint in checkpoints:
         if checkpoint not in complete[-1:]:
@@ -443,43 +449,68 @@ def train_adapter(
     init_adapter = check_adapter_folder(init_adapter) if init_adapter is not None else None
     staging = adapter_dir.with_name(adapter_dir.name + ".partial")
     trainer_dir = staging / "trainer"
-    fingerprint = training_fingerprint(
-        resolve_model(model_name), records, config, choose_precision(config.precision), init_adapter
-    )
-    checkpoint = resumable_checkpoint(trainer_dir, fingerprint)
-    trainer, precision = build_trainer(model_name, records, config, trainer_dir, init_adapter=init_adapter)
-    if config.checkpoint_minutes > 0 or config.checkpoint_steps is not None:
-        trainer.add_callback(_periodic_checkpoint_callback(config))
-        trainer.add_callback(_batch_order_callback(checkpoint))
-    _write_fingerprint(trainer_dir, fingerprint)
+    trainer, precision, checkpoint = _checkpointing_trainer(model_name, records, config, trainer_dir, init_adapter)
     resumed_from_step = _step_of(checkpoint) if checkpoint is not None else None
-    if checkpoint is not None:
-        logger.info("resuming training from %s", checkpoint)
-    real_tokens = sum(len(ids) for ids in trainer.train_dataset["input_ids"])
     start = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint is not None else None)
     seconds = time.perf_counter() - start
     trainer.model.save_pretrained(str(staging), safe_serialization=True)
-    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
-    epochs_done = trainer.state.epoch or config.epochs
-    # Tokens seen by this call: a resumed call ran only the steps after its checkpoint.
-    share_run_here = 1.0 if not resumed_from_step else (output.global_step - resumed_from_step) / output.global_step
-    tokens_here = real_tokens * epochs_done * share_run_here
-    result = TrainResult(
-        adapter_dir=str(adapter_dir),
-        steps=output.global_step,
-        seconds=round(seconds, 2),
-        real_tokens=int(real_tokens * epochs_done),
-        tokens_per_second=round(tokens_here / seconds, 1),
-        final_loss=losses[-1] if losses else None,
-        precision=precision,
-        config=asdict(config),
-        resumed_from_step=resumed_from_step,
-        init_adapter=str(init_adapter) if init_adapter is not None else None,
-    )
+    result = _summary(trainer, output.global_step, seconds, config, precision, adapter_dir, resumed_from_step)
+    result.init_adapter = str(init_adapter) if init_adapter is not None else None
     (staging / "train_result.json").write_text(json.dumps(asdict(result), indent=2))
     _replace_dir(staging, adapter_dir)
     return result
+
+
+def _checkpointing_trainer(
+    model_name: str | None,
+    records: list[dict[str, Any]],
+    config: TrainConfig,
+    trainer_dir: Path,
+    init_adapter: Path | None,
+):
+    """(trainer, precision, checkpoint): a trainer that saves its checkpoints in `trainer_dir`, and the checkpoint
+    there of the same training to resume from (None: start from step 0)."""
+    precision = choose_precision(config.precision)  # "auto" may resolve differently on another machine
+    fingerprint = training_fingerprint(resolve_model(model_name), records, config, precision, init_adapter)
+    checkpoint = resumable_checkpoint(trainer_dir, fingerprint)
+    trainer, precision = build_trainer(model_name, records, config, trainer_dir, init_adapter=init_adapter)
+    if config.checkpoint_minutes > 0 or config.checkpoint_steps is not None:
+        trainer.add_callback(_periodic_checkpoint_callback(config))
+    # Always: a checkpoint written with checkpoints on may be resumed with them off.
+    trainer.add_callback(_batch_order_callback(checkpoint))
+    _write_fingerprint(trainer_dir, fingerprint)
+    if checkpoint is not None:
+        logger.info("resuming training from %s", checkpoint)
+    return trainer, precision, checkpoint
+
+
+def _summary(
+    trainer,
+    steps: int,
+    seconds: float,
+    config: TrainConfig,
+    precision: str,
+    adapter_dir: Path,
+    resumed_from: int | None,
+) -> TrainResult:
+    """The `TrainResult` of a finished `trainer.train()` call that took `seconds`."""
+    real_tokens = sum(len(ids) for ids in trainer.train_dataset["input_ids"])
+    losses = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
+    epochs_done = trainer.state.epoch or config.epochs
+    # Tokens seen by this call: a resumed call ran only the steps after its checkpoint.
+    share_run_here = 1.0 if not resumed_from else (steps - resumed_from) / steps
+    return TrainResult(
+        adapter_dir=str(adapter_dir),
+        steps=steps,
+        seconds=round(seconds, 2),
+        real_tokens=int(real_tokens * epochs_done),
+        tokens_per_second=round(real_tokens * epochs_done * share_run_here / seconds, 1),
+        final_loss=losses[-1] if losses else None,
+        precision=precision,
+        config=asdict(config),
+        resumed_from_step=resumed_from,
+    )
 
 
 def _replace_dir(src: Path, dst: Path) -> None:
