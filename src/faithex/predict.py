@@ -74,31 +74,19 @@ def _classifier_in_run(run_dir: Path, task: str | None, regime: str | None, seed
 
 
 def read_texts(path: str | Path, text_column: str = "text", id_column: str | None = None) -> list[tuple[str, str]]:
-    """(id, text) of every row of a JSONL or CSV file; a row without a usable text is refused with its line."""
-    import csv
+    """(id, text) of every row of a JSONL, CSV, TSV or Parquet file (read as the `dataset` task reads them); a row
+    without a usable text, or a repeated id, is refused with its line."""
+    from faithex.tasks.dataset import open_path, pick_part
 
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f"file not found: {path}")
-    try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            if path.suffix == ".csv":
-                rows = [(number, row) for number, row in enumerate(csv.DictReader(handle), 2)]
-            elif path.suffix == ".jsonl":
-                rows = [(number, _json_row(path, number, line)) for number, line in enumerate(handle, 1)
-                        if line.strip()]
-            else:
-                raise DatasetError(f"{path}: expected a .jsonl or .csv file of texts")
-    except UnicodeDecodeError as error:
-        raise DatasetError(f"{path}: not UTF-8 text (byte {error.start})") from None
+    source = pick_part(open_path(str(path)), None, str(path), "split")
     texts, seen = [], set()
-    for number, row in rows:
-        text = row.get(text_column)
+    for row in source.rows:
+        text = row.values.get(text_column)
         if not isinstance(text, str) or not text.strip():
-            raise DatasetError(f"{path}:{number}: no text in column '{text_column}' (columns: {', '.join(row)})")
-        row_id = str(row.get(id_column)) if id_column else f"{path.stem}-{number}"
+            raise DatasetError(f"{row.where}: no text in column '{text_column}' (columns: {', '.join(row.values)})")
+        row_id = str(row.values.get(id_column)) if id_column else f"{Path(path).stem}-{row.number}"
         if row_id in seen:
-            raise DatasetError(f"{path}:{number}: id '{row_id}' appears twice")
+            raise DatasetError(f"{row.where}: id '{row_id}' appears twice")
         seen.add(row_id)
         texts.append((row_id, text))
     if not texts:
@@ -106,26 +94,34 @@ def read_texts(path: str | Path, text_column: str = "text", id_column: str | Non
     return texts
 
 
-def _json_row(path: Path, number: int, line: str) -> dict[str, Any]:
-    try:
-        row = json.loads(line)
-    except json.JSONDecodeError as error:
-        raise DatasetError(f"{path}:{number}: not valid JSON ({error.msg})") from None
-    if not isinstance(row, dict):
-        raise DatasetError(f"{path}:{number}: each line must be a JSON object")
-    return row
-
-
 def predict(classifier: Classifier, texts: list[tuple[str, str]], output: str | Path, batch_size: int = 32,
             precision: str = "auto", on_batch=None) -> int:
     """Append one prediction per text not yet in `output`; returns how many were written."""
-    output = Path(output)
-    done = {row["id"] for row in read_complete_jsonl(output)}
+    done = predicted_ids(output)
     todo = [(i, t) for i, t in texts if i not in done]
     if todo:
         for batch in _predictions(classifier, todo, batch_size, precision, on_batch):
             append_jsonl(output, batch)
     return len(todo)
+
+
+def predicted_ids(output: str | Path) -> set[str]:
+    """Ids already in the predictions file `output` (none when it does not exist). A file that holds anything else
+    is refused before any work: appending to it, or dropping its last line as a cut-off write, would damage it."""
+    output = Path(output)
+    if not output.is_file():
+        return set()
+    lines = output.read_bytes().split(b"\n")
+    for number, line in enumerate(lines[:-1], 1):  # whole lines; the last is empty or a write cut short
+        try:
+            row = json.loads(line) if line.strip() else {}
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            row = None
+        if not isinstance(row, dict) or line.strip() and not {"id", "label_scores"} <= row.keys():
+            raise DatasetError(f"{output}:{number}: not a predictions file of `faithex predict`; pass another --output")
+    if lines[-1] and not lines[-1].startswith(b"{"):
+        raise DatasetError(f"{output}:{len(lines)}: not a predictions file of `faithex predict`; pass another --output")
+    return {row["id"] for row in read_complete_jsonl(output)}
 
 
 def _predictions(classifier: Classifier, texts, batch_size: int, precision: str, on_batch) -> Iterator[list[dict]]:

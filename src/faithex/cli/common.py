@@ -27,11 +27,15 @@ def handle_user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except FaithexError as error:
-            message = str(error).splitlines()[0] if str(error) else type(error).__name__
-            print(f"faithex: error: {message}", file=sys.stderr)
+            print_user_error(str(error) or type(error).__name__)
             raise typer.Exit(USER_ERROR) from None
 
     return wrapper
+
+
+def print_user_error(message: str) -> None:
+    """The one line every refused input gets (plain print: the message may hold `[/b]` from the user's data)."""
+    print(f"faithex: error: {message.strip().splitlines()[0]}", file=sys.stderr)
 
 
 def parse_params(pairs: list[str] | None) -> dict[str, Any]:

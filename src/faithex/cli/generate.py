@@ -20,11 +20,13 @@ def command(
     param: list[str] = typer.Option(None, "--param", "-p", help="task parameter key=value (repeatable)"),
     out: Path = typer.Option(Path("data"), help="output folder"),
 ) -> None:
-    from faithex.io import write_jsonl
+    from faithex.io import writable_file, write_jsonl
     from faithex.tasks import get_task
 
     instance = get_task(task, seed=seed, **parse_params(param))
-    for split, n in (("train", n_train), ("test", n_test)):
-        path = out / f"{task}-{split}.jsonl"
-        write_jsonl(path, [e.to_dict() for e in instance.examples(n, split)])
-        console.print(f"wrote {n} examples to {path}")
+    paths = {split: writable_file(out / f"{task}-{split}.jsonl") for split in ("train", "test")}
+    # Both splits are built before either is written: a refused test split leaves no train file behind.
+    examples = {split: instance.examples(n, split) for split, n in (("train", n_train), ("test", n_test))}
+    for split, rows in examples.items():
+        write_jsonl(paths[split], [e.to_dict() for e in rows])
+        console.print(f"wrote {len(rows)} examples to {paths[split]}")

@@ -25,13 +25,13 @@ def command(
     batch_size: int = typer.Option(32, min=1, help="texts per batch"),
 ) -> None:
     from faithex.io import writable_file
-    from faithex.predict import find_classifier, predict, read_texts
+    from faithex.predict import find_classifier, predict, predicted_ids, read_texts
 
     texts = read_texts(input, text_column, id_column)
     classifier = find_classifier(trained, task, regime, seed)
-    writable_file(output)
+    done = predicted_ids(writable_file(output))  # refuses an output that is not a predictions file
     reporter = RichReporter()
-    advance = reporter.progress("predicting", total=len(texts))
+    advance = reporter.progress("predicting", total=sum(text_id not in done for text_id, _ in texts))
     try:
         written = predict(classifier, texts, output, batch_size=batch_size, on_batch=advance)
     finally:

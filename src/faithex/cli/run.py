@@ -39,7 +39,8 @@ def run_and_report(spec, run_dir: Path) -> dict:
         paper1_figure(results, run_dir / "paper1.png")
         report += "\n![paper 1: accuracy and alignment](paper1.png)\n"
     atomic_write_text(run_dir / "report.md", report)
-    wide = Console(stderr=True, width=200)  # wide enough for the tables in logs and CI
+    # wide enough for the tables in logs and CI; no markup: titles hold the experiment's name as the user wrote it
+    wide = Console(stderr=True, width=200, markup=False, highlight=False)
     for table in rich_tables(results):
         wide.print(table)
     console.print(f"run directory: {run_dir} ({results['seconds']} s)")

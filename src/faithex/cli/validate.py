@@ -10,7 +10,7 @@ import typer
 from faithex.cli.common import console, handle_user_errors, parse_params
 
 NAME = "validate"
-DATA_SUFFIXES = (".jsonl", ".csv", ".parquet")
+DATA_SUFFIXES = (".jsonl", ".ndjson", ".json", ".csv", ".tsv", ".parquet", ".pq")  # what the `dataset` task reads
 
 
 @handle_user_errors
@@ -24,7 +24,7 @@ def command(
 
     if path.suffix in (".yaml", ".yml"):
         validate_experiment(path, loss_mask)
-    elif path.suffix in DATA_SUFFIXES or path.is_dir():
+    elif path.suffix.lower() in DATA_SUFFIXES or path.is_dir():
         from faithex.tasks.dataset import check_dataset
 
         summary = check_dataset(path=str(path), **parse_params(param))

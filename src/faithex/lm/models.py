@@ -78,9 +78,7 @@ def resolve_model(name: str | None) -> str:
         return str(dense_folder_for_gguf(default_gguf_path()))
     path = Path(name).expanduser()
     if path.suffix == ".gguf":
-        if not path.is_file():
-            raise ModelNotFoundError(f"GGUF file not found: {path}")
-        return str(dense_folder_for_gguf(path))
+        return str(dense_folder_for_gguf(check_gguf_file(path)))
     if path.exists():
         check_model_folder(path)
         return str(path)
@@ -96,13 +94,27 @@ def check_model(name: str | None) -> str:
         return DEFAULT_MODEL
     path = Path(name).expanduser()
     if path.suffix == ".gguf":
-        if not path.is_file():
-            raise ModelNotFoundError(f"GGUF file not found: {path}")
+        check_gguf_file(path)
     elif path.exists():
         check_model_folder(path)
     elif name.startswith((".", "/", "~")) or name.count("/") > 1:
         raise ModelNotFoundError(f"model folder not found: {name}")
     return name
+
+
+def check_gguf_file(path: Path) -> Path:
+    """Refuse what is not a GGUF file by its header (magic bytes and a known version), in microseconds: reading
+    the whole file takes seconds, and a damaged one would otherwise fail only once transformers is loaded."""
+    if not path.is_file():
+        raise ModelNotFoundError(f"GGUF file not found: {path}")
+    with path.open("rb") as handle:
+        header = handle.read(8)
+    if len(header) < 8 or header[:4] != b"GGUF":
+        raise ModelNotFoundError(f"{path} is not a GGUF file (it does not start with the GGUF magic bytes)")
+    version = min(int.from_bytes(header[4:], "little"), int.from_bytes(header[4:], "big"))  # either byte order
+    if version not in (1, 2, 3):
+        raise ModelNotFoundError(f"{path}: unsupported GGUF version {version} (known: 1, 2, 3)")
+    return path
 
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "vocab.json")

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from faithex.errors import ConfigError, FaithexError
 from faithex.protocols import get_protocol
@@ -90,12 +91,13 @@ class Experiment(BaseModel):
 
     @field_validator("train")
     @classmethod
-    def _known_train_keys(cls, values: dict[str, Any]) -> dict[str, Any]:
+    def _checked_train(cls, values: dict[str, Any]) -> dict[str, Any]:
+        """Keys, types and values of TrainConfig, checked here (a typo must not fail after the data is built)."""
         try:
-            TrainConfig(**values)
-        except TypeError as error:  # an unknown key
-            raise ValueError(str(error).replace("TrainConfig.__init__()", "train")) from None
-        return values
+            checked = _TRAIN_CONFIG.validate_python(values)
+        except ValidationError as error:
+            raise ValueError(_describe(error.errors()[0], list(TrainConfig.__dataclass_fields__))) from None
+        return {key: getattr(checked, key) for key in values}
 
     # -- resolved views ----------------------------------------------------------------------------------------
     def regime_specs(self) -> list[RegimeSpec]:
@@ -114,12 +116,18 @@ class Experiment(BaseModel):
 
 def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -> Experiment:
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path} is a folder, not an experiment file")
     if not path.is_file():
         raise ConfigError(f"experiment file not found: {path}")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML ({error})") from None
+        # The line where the construct starts ("while parsing a flow sequence"), else where parsing stopped.
+        mark = getattr(error, "context_mark", None) or getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = ", ".join(filter(None, (getattr(error, "context", None), getattr(error, "problem", None))))
+        raise ConfigError(f"{where}: not valid YAML ({problem or str(error).splitlines()[0]})") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not a UTF-8 text file") from None
     if not isinstance(data, dict):
@@ -133,14 +141,40 @@ def parse_experiment(data: dict[str, Any], source: str = "experiment") -> Experi
     try:
         experiment = Experiment(**data)
     except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"{source}: {where}: {first['msg'].removeprefix('Value error, ')}") from None
+        raise ConfigError(f"{source}: {_describe(_first_error(error))}") from None
     try:
         check_names(experiment)
     except FaithexError as error:
         raise ConfigError(f"{source}: {error}") from None
     return experiment
+
+
+#: TrainConfig (a plain dataclass) checked as pydantic checks the rest: types, Literal values, unknown keys.
+_TRAIN_CONFIG = TypeAdapter(pydantic_dataclass(TrainConfig, config=ConfigDict(extra="forbid")))
+#: Which schema an unknown key is in, by the first key of its place (the rest are top-level keys).
+_SECTIONS = {"tasks": TaskSpec, "regimes": RegimeSpec, "inference": InferenceSpec}
+
+
+def _first_error(error: ValidationError) -> dict[str, Any]:
+    """The error to report: a `str | RegimeSpec` entry fails as both; the deepest error is the mapping's own."""
+    return max(error.errors(), key=lambda e: len(e["loc"]))
+
+
+def _describe(error: dict[str, Any], accepted: list[str] | None = None) -> str:
+    """One pydantic error as `tasks[0].n_test: Input should be ...`; an unknown key lists the accepted ones."""
+    raw = error["loc"]  # after a list index, pydantic names the member of `str | RegimeSpec` it tried: drop it
+    loc = [part for i, part in enumerate(raw)
+           if not (i and isinstance(raw[i - 1], int) and part in ("str", "RegimeSpec"))]
+    where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+    if error["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
+        section = _SECTIONS.get(loc[0], Experiment) if len(loc) > 1 else Experiment
+        known = accepted or list(section.model_fields)
+        parent = where.rsplit(".", 1)[0] + ": " if "." in where else ""
+        return f"{parent}unknown key '{loc[-1]}'; accepted: {', '.join(known)}"
+    if error["type"] == "missing":
+        return f"{where}: missing (required)"
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
 
 
 def check_names(experiment: Experiment) -> None:

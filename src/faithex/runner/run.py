@@ -106,7 +106,8 @@ def training_records(plan: Plan, task_key: str, regime_key: str) -> dict[str, li
     try:
         return regime.records(data.task, data.train, plan.options(task_key, regime))
     except ValueError as error:
-        raise ConfigError(f"regime '{regime_key}' cannot train on task '{task_key}': {error}") from None
+        hint = " (the dataset task reads explanations from its `explanation_column`)" if "target" in str(error) else ""
+        raise ConfigError(f"regime '{regime_key}' cannot train on task '{task_key}': {error}{hint}") from None
 
 
 def load_task_data(experiment: Experiment, spec: TaskSpec, run_dir: RunDir) -> TaskData:
@@ -128,7 +129,7 @@ def check_same_experiment(run_dir: RunDir, experiment: Experiment) -> None:
     is not."""
     if not run_dir.config.exists():
         return
-    old = yaml.safe_load(run_dir.config.read_text(encoding="utf-8")) or {}
+    old = _resolved(yaml.safe_load(run_dir.config.read_text(encoding="utf-8")) or {})
     new = experiment.model_dump()
     changed = [key for key in ("model", "seed", "system_prompt", "train", "inference") if old.get(key) != new.get(key)]
     changed += [f"task {key}" for key, spec in _by_key(new["tasks"]).items()
@@ -141,6 +142,15 @@ def check_same_experiment(run_dir: RunDir, experiment: Experiment) -> None:
             f"{run_dir.root} holds a run of a different experiment ({', '.join(changed)} changed); "
             "pass another --out or remove that folder"
         )
+
+
+def _resolved(config: dict[str, Any]) -> dict[str, Any]:
+    """A stored config with every default filled in, as the new experiment is (a file missing a default, or
+    writing one differently, is the same experiment); as it is when it no longer parses."""
+    try:
+        return Experiment(**config).model_dump()
+    except (TypeError, ValueError):  # an older or hand-edited config: compare what it says
+        return config
 
 
 def _by_key(entries: list[Any] | None) -> dict[str, dict[str, Any]]:
