@@ -1,16 +1,19 @@
 """CPU speed of faithex's training and evaluation paths against naive baselines, measured in the same run.
 
-Training: real (non-padding) tokens per second over the same decision-tree conversations.
+Training: real (non-padding) tokens per second over the same conversations: paper 1's decision tree with the
+`joint_reasoning` regime (default), or a text task with the `label_only` regime (`--task tweet_sentiment`).
   baseline: TRL `SFTTrainer` as it comes (its fused loss with entropy/accuracy logging, gradient checkpointing on, TRL's
             default), random batches, loss on the whole text, no system message (so SmolLM2's default
             system prompt lands in every text).
   faithex:  `faithex.training` (LM head on completion positions only, no checkpointing, length-grouped batches,
             empty system message); and the same with adapters on the top 10 layers only.
-Evaluation: test examples per second for paper 1's two-step protocol.
+Evaluation (decision tree only; label scoring is measured by benchmarks/score_vs_generate.py): test examples per
+second for paper 1's two-step protocol.
   baseline: one request at a time (reasoning, then answer, then explanation).
   faithex:  length-sorted batches and the answer/explanation prefix prefilled once.
 
     python benchmarks/cpu_speed.py [--steps 8] [--examples 24] [--out docs/benchmarks-cpu.json]
+    python benchmarks/cpu_speed.py --task tweet_sentiment --out docs/benchmarks-cpu-text.json
 """
 
 from __future__ import annotations
@@ -24,19 +27,23 @@ from pathlib import Path
 
 import torch
 
-from faithex.inference.protocols import run_configuration
-from faithex.models import load_model, resolve_model
-from faithex.regimes import get_configuration, training_records
+from faithex.lm.models import load_model, resolve_model
+from faithex.protocols import ProtocolContext, get_protocol
+from faithex.regimes import PromptOptions, get_regime, training_records
 from faithex.tasks import get_task
-from faithex.training import TrainConfig, build_trainer
 
-TASK = dict(name="decision_tree", comparisons=2, decimals=2)
+#: task -> (its parameters, the regime whose conversations are trained, conversations per example)
+TASKS = {
+    "decision_tree": ({"comparisons": 2, "decimals": 2}, "joint_reasoning", 3),
+    "tweet_sentiment": ({}, "label_only", 1),
+}
 
 
-def conversations(n: int, system_prompt):
-    task = get_task(TASK["name"], seed=0, comparisons=TASK["comparisons"], decimals=TASK["decimals"])
-    return task, training_records(get_configuration("joint_reasoning"), task, task.examples(n, "train"),
-                                  system_prompt=system_prompt)["joint"]
+def conversations(task_name: str, n: int, system_prompt):
+    params, regime, _ = TASKS[task_name]
+    task = get_task(task_name, seed=0, **params)
+    records = training_records(get_regime(regime), task, task.examples(n, "train"), system_prompt=system_prompt)
+    return task, next(iter(records.values()))
 
 
 def real_tokens_per_second(trainer, steps: int) -> float:
@@ -71,7 +78,7 @@ def naive_trainer(model_source, rows, out):
     from transformers import AutoModelForCausalLM
     from trl import SFTConfig, SFTTrainer
 
-    from faithex.models import load_tokenizer
+    from faithex.lm.models import load_tokenizer
 
     model = AutoModelForCausalLM.from_pretrained(model_source, dtype=torch.float32)
     args = SFTConfig(output_dir=out, per_device_train_batch_size=8, learning_rate=1e-3, bf16=False, use_cpu=True,
@@ -83,13 +90,16 @@ def naive_trainer(model_source, rows, out):
                       peft_config=lora)
 
 
-def bench_training(model_source: str, steps: int) -> dict:
+def bench_training(model_source: str, task_name: str, steps: int) -> dict:
+    from faithex.training import TrainConfig, build_trainer
+
     results = {}
+    n = 8 * (steps + 1) // TASKS[task_name][2] + 8  # examples enough for steps + 1 batches of 8
     with tempfile.TemporaryDirectory() as tmp:
-        _, rows_default_system = conversations(8 * (steps + 1) // 3 + 8, system_prompt=None)
+        _, rows_default_system = conversations(task_name, n, system_prompt=None)
         results["baseline_trl_defaults"] = real_tokens_per_second(naive_trainer(model_source, rows_default_system,
                                                                                 tmp), steps)
-        _, rows = conversations(8 * (steps + 1) // 3 + 8, system_prompt="")
+        _, rows = conversations(task_name, n, system_prompt="")
         for name, top in (("faithex", None), ("faithex_top10_layers", 10)):
             config = TrainConfig(batch_size=8, learning_rate=1e-3, top_layers=top, precision="fp32", logging_steps=1000)
             trainer, _ = build_trainer(model_source, rows, config, tmp)
@@ -99,15 +109,17 @@ def bench_training(model_source: str, steps: int) -> dict:
 
 
 def bench_evaluation(model_source: str, n: int) -> dict:
-    task = get_task(TASK["name"], seed=0, comparisons=TASK["comparisons"], decimals=TASK["decimals"])
+    task, train = conversations("decision_tree", 0, system_prompt="")[0], []
     examples = task.examples(n, "test")
-    config = get_configuration("joint_reasoning")
+    train = task.examples(64, "train")  # output budgets are sized from the training targets
     loaded = load_model(model_source)
-    budgets = {"reasoning": 12, "answer": 4, "explanation": 48}
     results = {}
     for name, batch_size in (("baseline_one_by_one", 1), ("faithex_batched", 32)):
+        context = ProtocolContext(model=loaded.model, tokenizer=loaded.tokenizer, regime=get_regime("joint_reasoning"),
+                                  task=task, options=PromptOptions(), train=train, batch_size=batch_size)
         start = time.perf_counter()
-        run_configuration(loaded.model, loaded.tokenizer, config, task, examples, budgets, batch_size=batch_size)
+        for _ in get_protocol("two_step").run(context, examples):
+            pass
         results[name] = round(n / (time.perf_counter() - start), 2)
     return results
 
@@ -115,6 +127,7 @@ def bench_evaluation(model_source: str, n: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="default")
+    parser.add_argument("--task", choices=sorted(TASKS), default="decision_tree")
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--examples", type=int, default=24)
     parser.add_argument("--out", type=Path, default=Path("docs/benchmarks-cpu.json"))
@@ -123,15 +136,19 @@ def main() -> None:
     report = {
         "machine": f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads",
         "torch": torch.__version__,
-        "train_real_tokens_per_second": bench_training(source, args.steps),
-        "eval_examples_per_second": bench_evaluation(source, args.examples),
+        "task": args.task,
+        "regime": TASKS[args.task][1],
+        "train_real_tokens_per_second": bench_training(source, args.task, args.steps),
     }
-    train, evaluation = report["train_real_tokens_per_second"], report["eval_examples_per_second"]
+    train = report["train_real_tokens_per_second"]
     report["ratios"] = {
         "train_faithex_vs_baseline": round(train["faithex"] / train["baseline_trl_defaults"], 2),
         "train_top10_vs_baseline": round(train["faithex_top10_layers"] / train["baseline_trl_defaults"], 2),
-        "eval_batched_vs_one_by_one": round(evaluation["faithex_batched"] / evaluation["baseline_one_by_one"], 2),
     }
+    if args.task == "decision_tree":
+        evaluation = report["eval_examples_per_second"] = bench_evaluation(source, args.examples)
+        report["ratios"]["eval_batched_vs_one_by_one"] = round(
+            evaluation["faithex_batched"] / evaluation["baseline_one_by_one"], 2)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))

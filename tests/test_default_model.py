@@ -60,9 +60,35 @@ def test_a_few_training_steps_and_two_step_inference(default_folder, tmp_path):
         "inference": {"batch_size": 4},
     })
     results = run_experiment(experiment, tmp_path)
-    config = results["tasks"]["decision_tree"]["configurations"]["joint_reasoning"]
+    config = results["cells"][0]
+    assert (config["regime"], config["protocol"]) == ("joint_reasoning", "two_step")
     assert config["train"]["joint"]["steps"] == 3
     assert 0 < config["train"]["joint"]["final_loss"] < 20  # a real cross-entropy, logged every step
-    samples = read_jsonl(tmp_path / "samples" / "decision_tree__joint_reasoning.jsonl")
+    samples = read_jsonl(tmp_path / "samples" / "decision_tree__joint_reasoning__two_step__s0.jsonl")
     assert len(samples) == 4
     assert all(s["outputs"]["reasoning"] and s["outputs"]["explanation"] for s in samples)
+
+
+def test_a_text_task_zero_shot_and_label_only_scored_and_predicted(default_folder, tmp_path):
+    import math
+
+    from faithex.io import read_jsonl
+    from faithex.predict import find_classifier, predict
+    from faithex.runner import parse_experiment, run_experiment
+
+    experiment = parse_experiment({
+        "name": "tweets", "model": "default",
+        "tasks": [{"name": "tweet_sentiment", "n_train": 16, "n_test": 8}],
+        "regimes": ["zero_shot", "label_only"], "protocols": ["score"],
+        "train": {"max_steps": 2, "batch_size": 8, "learning_rate": 1e-3, "top_layers": 4},
+        "inference": {"batch_size": 8},
+    })
+    results = run_experiment(experiment, tmp_path)
+    assert [(c["regime"], c["n_test"]) for c in results["cells"]] == [("zero_shot", 8), ("label_only", 8)]
+    samples = read_jsonl(tmp_path / "samples" / "tweet_sentiment__label_only__score__s0.jsonl")
+    assert all(s["parse_failed"] == [] and s["outputs"]["answer"] in ("negative", "positive") for s in samples)
+    # log-probabilities of two whole, different label sequences: their probabilities sum to less than 1
+    assert all(0 < sum(math.exp(v) for v in s["label_scores"]) < 1 for s in samples)
+    texts = [("a", "I love this airline, best flight ever!"), ("b", "Delayed again and lost my bag.")]
+    assert predict(find_classifier(tmp_path, regime="label_only"), texts, tmp_path / "p.jsonl") == 2
+    assert {row["answer"] for row in read_jsonl(tmp_path / "p.jsonl")} <= {"negative", "positive"}

@@ -75,3 +75,19 @@ def test_trainer_defaults_skip_the_slow_paths(tiny_model_dir, tmp_path, task):
     trainer, _ = build_trainer(tiny_model_dir, rows, TrainConfig(precision="fp32"), tmp_path)
     assert trainer.args.gradient_checkpointing is False
     assert trainer.args.train_sampling_strategy == "group_by_length"
+
+
+def test_bf16_training_computes_its_loss_under_autocast(tiny_model_dir, tmp_path, task):
+    """The fast loss calls the backbone directly, past accelerate's autocast wrapper: it must enter autocast itself."""
+    import torch
+
+    rows = training_records(get_configuration("joint"), task, task.examples(4, "train"))["joint"]
+    losses = {}
+    for precision in ("fp32", "bf16"):
+        config = TrainConfig(precision=precision, max_steps=1, batch_size=4, checkpoint_minutes=0)
+        trainer, _ = build_trainer(tiny_model_dir, rows, config, tmp_path / precision)
+        batch = trainer.data_collator([trainer.train_dataset[i] for i in range(4)])
+        with torch.no_grad():
+            losses[precision] = trainer.compute_loss(trainer.model, batch).item()
+    assert losses["bf16"] != losses["fp32"]  # bf16 matmuls round differently
+    assert abs(losses["bf16"] - losses["fp32"]) < 0.05 * losses["fp32"]

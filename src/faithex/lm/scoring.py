@@ -20,9 +20,9 @@ label's first token, are computed once. (Labels that share leading tokens, "The 
 positive.", still feed them once per label; a token tree would save those few tokens at the cost of a tree mask.)
 
 Rows are sorted by length and left-padded, so a batch holds rows of similar length. The language-model head (a
-49k-word vocabulary on the default model, more than the whole backbone costs per position) is applied only at the
-positions that predict a scored token, via `logits_to_keep` with per-row positions; this goes through the model's own
-forward, so PEFT adapters, final norms and logit scaling all apply as in generation.
+49k-word vocabulary on the default model: a fifth of its compute per position) is applied only at the positions that
+predict a scored token, via `logits_to_keep` with per-row positions (transformers 5.x); this goes through the model's
+own forward, so PEFT adapters, final norms and logit scaling all apply as in generation.
 """
 
 from __future__ import annotations
@@ -111,6 +111,7 @@ class _Row:
 
 
 def _row(prompt: Sequence[int], sequences: list[list[int]], starts: list[int]) -> _Row:
+    """Lay out one example: `sequences[j]` is prompt + label j tokenised together, its label tokens from `starts[j]`."""
     context = min(starts)
     if context == 0:
         raise ValueError("a label's tokens begin at the prompt's first token: there is nothing to condition on")
@@ -124,10 +125,10 @@ def _row(prompt: Sequence[int], sequences: list[list[int]], starts: list[int]) -
                 continue  # a prompt token that this label did not merge with: context, not scored
             # The first block token is predicted by the context's last position; later ones by their predecessor.
             column = context - 1 if offset == 0 else block_start + offset - 1
-            index = predictor_index.setdefault(column, len(row.predictors))
-            if index == len(row.predictors):
+            if column not in predictor_index:
+                predictor_index[column] = len(row.predictors)
                 row.predictors.append(column)
-            row.scored.append((index, token, label))
+            row.scored.append((predictor_index[column], token, label))
         # The last token (end of turn) is only a target: nothing after it is scored, so it is never fed.
         fed = block[:-1]
         row.tokens += fed
@@ -195,7 +196,8 @@ def label_scores(
 
     `prompts`: token ids of rendered chat prompts ending with the assistant header (as `render` returns).
     `label_texts`: the k answers, each scored with the end-of-turn token that closes it. Works on PEFT models (the
-    active adapter applies). `on_batch(n)` is called after each batch of n examples."""
+    active adapter applies). `on_batch(n)` is called after each batch of n examples. One forward pass per batch of
+    `batch_size` examples, whatever k (layout in the module docstring)."""
     closing, _ = end_of_turn(tokenizer)
     label_count = len(label_texts)
     summed = torch.zeros(len(prompts), label_count)

@@ -228,7 +228,10 @@ def _fast_sft_trainer_class():
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             if return_outputs or self.args.loss_type != "nll":
                 return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
-            return _completion_loss(model, inputs)
+            # accelerate applies bf16 autocast by wrapping the model's forward, which _completion_loss bypasses
+            # (it calls the backbone directly): enter it here, or `precision: bf16` would silently train in fp32.
+            with self.accelerator.autocast():
+                return _completion_loss(model, inputs)
 
     return FastSFTTrainer
 
