@@ -128,3 +128,33 @@ def test_run_writes_the_report_and_refuses_a_changed_experiment_in_the_same_fold
     result = invoke("run", changed, "--out", tmp_path / "runs")
     assert result.exit_code == 2 and "different experiment" in result.output
     assert (run_dir / "results.json").read_bytes() == results
+
+
+def test_train_then_evaluate_records_the_hyperparameters_actually_trained(tmp_path, tiny_model_dir):
+    out = tmp_path / "runs" / "dt"
+    common = ("--task", "decision_tree", "-c", "joint", "-p", "comparisons=1", "--n-train", 4, "--n-test", 3,
+              "--model", tiny_model_dir, "--out", out)
+    result = invoke("train", *common, "--learning-rate", 3e-4, "--batch-size", 2, "--epochs", 1)
+    assert result.exit_code == 0, result.output
+    result = invoke("evaluate", "--out", out)
+    assert result.exit_code == 0, result.output
+    cell = json.loads((out / "results.json").read_text())["cells"][0]
+    hyperparameters = cell["train"]["joint"]["hyperparameters"]
+    assert (hyperparameters["learning_rate"], hyperparameters["batch_size"]) == (3e-4, 2)
+    assert cell["train"]["joint"]["steps"] == 4  # 4 examples x 2 instances (answer, explanation) / batch 2
+
+
+def test_predict_from_the_command_line(tmp_path, tiny_model_dir):
+    data = write(tmp_path / "d.csv", "text,label\n" + "".join(f"t{i},{'ab'[i % 2]}\n" for i in range(12)))
+    text = (f"name: p\nmodel: {tiny_model_dir}\ntasks: [{{name: dataset, params: {{path: {data}}}, n_train: null, "
+            "n_test: null}]\nregimes: [label_only]\ntrain: {max_steps: 1, batch_size: 4}\n"
+            "inference: {precision: fp32}\n")
+    assert invoke("run", write(tmp_path / "p.yaml", text), "--out", tmp_path / "runs").exit_code == 0
+    texts = write(tmp_path / "new.csv", "text\nsome text\nanother [/b] text\n")
+    output = tmp_path / "out.jsonl"
+    result = invoke("predict", tmp_path / "runs" / "p", "--input", texts, "--output", output)
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [row["text"] for row in rows] == ["some text", "another [/b] text"]
+    assert all(row["answer"] in ("a", "b") and set(row["label_scores"]) == {"a", "b"} for row in rows)
+    assert "2 new predictions" in result.output

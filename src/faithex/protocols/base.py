@@ -37,8 +37,7 @@ class ProtocolContext:
     def activate(self, kind: str) -> None:
         """Route requests for `kind` to the regime's adapter for it (no-op on a plain base model)."""
         adapter = self.regime.adapter_for(kind)
-        if adapter is not None and hasattr(self.model, "set_adapter") and adapter in getattr(self.model, "peft_config",
-                                                                                              {}):
+        if adapter is not None and adapter in getattr(self.model, "peft_config", {}):
             self.model.set_adapter(adapter)
 
 

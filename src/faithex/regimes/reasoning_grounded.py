@@ -59,9 +59,6 @@ class ReasoningGroundedRegime(Regime):
     def default_protocol(self) -> str:  # type: ignore[override]
         return "two_step" if self.reasoning else "direct"
 
-    # The first API called this `protocol`; results and YAML files of paper 1 still use these names.
-    protocol = default_protocol
-
     def adapter_for(self, kind: str) -> str:
         return self.adapters[-1] if kind == "explanation" else self.adapters[0]
 
