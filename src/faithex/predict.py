@@ -133,29 +133,27 @@ def _predictions(classifier: Classifier, texts, batch_size: int, precision: str,
 
     task, regime = classifier.task(), classifier.regime
     names = [task.answer_text(label) for label in task.labels]
-    examples = [Example(id=i, input=t, label=None, labels=list(task.labels)) for i, t in texts]
+    examples = {i: Example(id=i, input=t, label=None, labels=list(task.labels)) for i, t in texts}
     model, tokenizer = load_cell_model(resolve_model(classifier.description["model"]), classifier.folder or Path(),
                                        regime)
-    train = _training_examples(classifier)
+    # The training split the regime was trained on: output budgets and in-context demonstrations come from it.
+    train = task.examples(classifier.description["task"].get("n_train"), "train")
+    shots = classifier.description["task"].get("icl_shots", 0) if regime.shows_demonstrations else 0
     context = ProtocolContext(model=model, tokenizer=tokenizer, regime=regime, task=task,
                               options=PromptOptions(system_prompt=classifier.description.get("system_prompt", ""),
-                                                    demonstrations=tuple(train[: _shots(classifier)])),
+                                                    demonstrations=tuple(train[:shots])),
                               train=train, batch_size=batch_size, precision=choose_precision(precision),
                               on_batch=on_batch)
     protocol = get_protocol(regime.default_protocol)
-    for samples in protocol.run(context, examples):
+    for samples in protocol.run(context, list(examples.values())):
         if "label_scores" not in samples[0]:  # the regime's protocol generates: score the labels after its prompt
             context.activate("answer")
-            prompts = [render(tokenizer, regime.prompt("answer", task, _example(s, task), context.options,
+            prompts = [render(tokenizer, regime.prompt("answer", task, examples[s["id"]], context.options,
                                                        s["outputs"].get("reasoning"))) for s in samples]
             scores = label_scores(model, tokenizer, prompts, names, batch_size=batch_size, precision=context.precision)
             for sample, row in zip(samples, scores.summed):
                 sample["label_scores"] = [float(v) for v in row]
         yield [_prediction(sample, names) for sample in samples]
-
-
-def _example(sample: dict[str, Any], task: Task) -> Example:
-    return Example(id=sample["id"], input=sample["input"], label=None, labels=list(task.labels))
 
 
 def _prediction(sample: dict[str, Any], names: list[str]) -> dict[str, Any]:
@@ -169,12 +167,3 @@ def _prediction(sample: dict[str, Any], names: list[str]) -> dict[str, Any]:
             row[kind] = sample["outputs"][kind]
     return row
 
-
-def _training_examples(classifier: Classifier) -> list[Example]:
-    """The training split the regime was trained on (output budgets and in-context demonstrations come from it)."""
-    spec = classifier.description["task"]
-    return classifier.task().examples(spec.get("n_train"), "train")
-
-
-def _shots(classifier: Classifier) -> int:
-    return classifier.description["task"].get("icl_shots", 0) if getattr(classifier.regime, "icl", False) else 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from faithex.errors import ConfigError
 from faithex.registry import Registry
 from faithex.tasks.base import Example, Task
 
@@ -46,7 +47,8 @@ def assistant(text: str) -> dict[str, str]:
 def record(prompt: Messages, completion: str | None) -> Record:
     """A TRL conversational prompt/completion record."""
     if not completion:
-        raise ValueError("a training example lacks its target text (reasoning or explanation)")
+        raise ConfigError("a training example lacks its target text (a reasoning or an explanation; the `dataset` "
+                          "task reads explanations from its `explanation_column`)")
     return {"prompt": prompt, "completion": [assistant(completion)]}
 
 
@@ -66,6 +68,15 @@ class Regime:
     @property
     def trains(self) -> bool:
         return bool(self.adapters)
+
+    @property
+    def shows_demonstrations(self) -> bool:
+        """Whether solved training examples are shown before each test input (in-context demonstrations)."""
+        return False
+
+    def unsupported(self, task: Task) -> str | None:
+        """Why this regime has no cell for `task` (skipped with that message), or None."""
+        return None
 
     def records(self, task: Task, examples: list[Example], options: PromptOptions) -> dict[str, list[Record]]:
         """{adapter name: [prompt/completion records]} for training."""

@@ -59,6 +59,15 @@ class ReasoningGroundedRegime(Regime):
     def default_protocol(self) -> str:  # type: ignore[override]
         return "two_step" if self.reasoning else "direct"
 
+    @property
+    def shows_demonstrations(self) -> bool:
+        return self.icl
+
+    def unsupported(self, task: Task) -> str | None:
+        if self.icl and not task.supports_icl:
+            return "paper 1 defines no in-context variant for this task"
+        return None
+
     def adapter_for(self, kind: str) -> str:
         return self.adapters[-1] if kind == "explanation" else self.adapters[0]
 

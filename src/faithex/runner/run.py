@@ -61,12 +61,11 @@ class Plan:
     cells: list[Cell]
     skipped: list[str] = field(default_factory=list)
 
-    def options(self, task_key: str, regime: Regime | None = None) -> PromptOptions:
+    def options(self, task_key: str, regime: Regime) -> PromptOptions:
         data, experiment = self.tasks[task_key], self.experiment
-        icl = bool(regime is not None and getattr(regime, "icl", False))
-        return PromptOptions(system_prompt=experiment.system_prompt, icl_shots=data.spec.icl_shots,
-                             seed=experiment.seed,
-                             demonstrations=tuple(data.train[: data.spec.icl_shots]) if icl else ())
+        shots = data.spec.icl_shots
+        return PromptOptions(system_prompt=experiment.system_prompt, icl_shots=shots, seed=experiment.seed,
+                             demonstrations=tuple(data.train[:shots]) if regime.shows_demonstrations else ())
 
 
 # -- preparing ------------------------------------------------------------------------------------------------------
@@ -84,7 +83,7 @@ def prepare(experiment: Experiment, run_dir: str | Path, resolve: bool = True) -
     for task_key, data in tasks.items():
         for regime_key, spec in regimes.items():
             regime = get_regime(spec.name)
-            reason = skip_reason(regime, data.task)
+            reason = regime.unsupported(data.task)
             if reason:
                 plan.skipped.append(f"{task_key}: skipping {regime_key} ({reason})")
                 continue
@@ -95,19 +94,12 @@ def prepare(experiment: Experiment, run_dir: str | Path, resolve: bool = True) -
     return plan
 
 
-def skip_reason(regime: Regime, task: Task) -> str | None:
-    if getattr(regime, "icl", False) and not task.supports_icl:
-        return "paper 1 defines no in-context variant for this task"
-    return None
-
-
 def training_records(plan: Plan, task_key: str, regime_key: str) -> dict[str, list[dict[str, Any]]]:
     regime, data = get_regime(plan.regimes[regime_key].name), plan.tasks[task_key]
     try:
         return regime.records(data.task, data.train, plan.options(task_key, regime))
-    except ValueError as error:
-        hint = " (the dataset task reads explanations from its `explanation_column`)" if "target" in str(error) else ""
-        raise ConfigError(f"regime '{regime_key}' cannot train on task '{task_key}': {error}{hint}") from None
+    except ConfigError as error:
+        raise ConfigError(f"regime '{regime_key}' cannot train on task '{task_key}': {error}") from None
 
 
 def load_task_data(experiment: Experiment, spec: TaskSpec, run_dir: RunDir) -> TaskData:
