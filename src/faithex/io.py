@@ -64,23 +64,46 @@ def write_json(path: str | Path, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
 
 
-def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+def read_text(path: str | Path) -> str:
+    """A UTF-8 text file's content; a missing file, or non-UTF-8 bytes (named by their line), is a DatasetError. A
+    UTF-8 byte-order mark is allowed."""
     path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f"file not found: {path}")
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DatasetError(f"file not found: {path}") from None
+    except OSError as error:
+        raise DatasetError(f"{path}: cannot read ({error.strerror or error})") from None
+    body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = body.count(b"\n", 0, error.start) + 1
+        raise DatasetError(
+            f"{path}:{line}: not valid UTF-8 (byte 0x{body[error.start]:02x}); save the file as UTF-8"
+        ) from None
+
+
+def numbered_jsonl(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
+    """(line number, object) of every non-blank line of a JSONL file; a line that is not a JSON object is refused
+    with its number."""
     rows = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DatasetError(f"{path}:{number}: not valid JSON ({error.msg})") from None
-            if not isinstance(row, dict):
-                raise DatasetError(f"{path}:{number}: each line must be a JSON object")
-            rows.append(row)
+    # split("\n"), not splitlines(): JSON strings may hold U+2028 and other characters splitlines() breaks at.
+    for number, line in enumerate(read_text(path).split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise DatasetError(f"{path}:{number}: not valid JSON ({error.msg}, column {error.colno})") from None
+        if not isinstance(row, dict):
+            raise DatasetError(f"{path}:{number}: expected one JSON object per line, got {type(row).__name__}")
+        rows.append((number, row))
     return rows
+
+
+def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
+    return [row for _, row in numbered_jsonl(path)]
 
 
 def append_jsonl(path: str | Path, rows: Iterable[dict[str, Any]]) -> None:

@@ -145,7 +145,11 @@ def _predictions(classifier: Classifier, texts, batch_size: int, precision: str,
                               train=train, batch_size=batch_size, precision=choose_precision(precision),
                               on_batch=on_batch)
     protocol = get_protocol(regime.default_protocol)
-    for samples in protocol.run(context, list(examples.values())):
+    order = list(examples)
+    position = {text_id: k for k, text_id in enumerate(order)}
+    for start in range(0, len(order), batch_size):  # batch by batch in input order, so the output keeps it
+        chunk = [examples[i] for i in order[start: start + batch_size]]
+        samples = sorted((s for batch in protocol.run(context, chunk) for s in batch), key=lambda s: position[s["id"]])
         if "label_scores" not in samples[0]:  # the regime's protocol generates: score the labels after its prompt
             context.activate("answer")
             prompts = [render(tokenizer, regime.prompt("answer", task, examples[s["id"]], context.options,

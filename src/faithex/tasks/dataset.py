@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from faithex.errors import ConfigError, DatasetError
+from faithex.io import numbered_jsonl, read_text
 from faithex.tasks.registry import get_task, register_task
 from faithex.tasks.splits import FixedDatasetTask, Row, check_test_fraction
 
@@ -72,45 +73,15 @@ class Source:
     class_names: dict[str, list[str]] = field(default_factory=dict)
 
 
-def read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as error:
-        raise DatasetError(f"{path}: cannot read ({error.strerror or error})") from None
-
-
-def decode_utf8(raw: bytes, name: str) -> str:
-    """The file's text; non-UTF-8 bytes are refused with their line (a UTF-8 byte-order mark is allowed)."""
-    body = raw[3:] if raw.startswith(b"\xef\xbb\xbf") else raw
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = body.count(b"\n", 0, error.start) + 1
-        raise DatasetError(
-            f"{name}:{line}: not valid UTF-8 (byte 0x{body[error.start]:02x}); save the file as UTF-8"
-        ) from None
-
-
 def read_jsonl(path: Path) -> Source:
     name = str(path)
-    rows = []
-    # split("\n"), not splitlines(): JSON strings may hold U+2028 and other characters splitlines() breaks at.
-    for number, line in enumerate(decode_utf8(read_bytes(path), name).split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            values = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise DatasetError(f"{name}:{number}: not valid JSON ({error.msg}, column {error.colno})") from None
-        if not isinstance(values, dict):
-            raise DatasetError(f"{name}:{number}: expected one JSON object per line, got {type(values).__name__}")
-        rows.append(SourceRow(f"{name}:{number}", number, values))
-    return Source(name, rows, columns=None)
+    return Source(name, [SourceRow(f"{name}:{number}", number, values) for number, values in numbered_jsonl(path)],
+                  columns=None)
 
 
 def read_delimited(path: Path, delimiter: str) -> Source:
     """A CSV/TSV file with a header line; a row's number is the line it starts on (the header is line 1)."""
-    return parse_delimited(decode_utf8(read_bytes(path), str(path)), str(path), delimiter)
+    return parse_delimited(read_text(path), str(path), delimiter)
 
 
 def parse_delimited(text: str, name: str, delimiter: str) -> Source:
