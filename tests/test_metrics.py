@@ -159,7 +159,10 @@ def test_configuration_without_reasoning_reports_nan():
 
 
 def test_evaluate_defaults_to_all_metrics():
-    out = evaluate_samples(TABLE + REASONING)
+    # one sample that also carries the checked steps its texts write, so the step-validity metrics apply too
+    written = {**REASONING[0], "parsed": {**REASONING[0]["parsed"], "explanation_steps": [True, False],
+                                          "reasoning_steps": [True]}}
+    out = evaluate_samples(TABLE + REASONING + [{**written, "id": "steps"}])
     assert set(out) == set(list_metrics())
     for result in out.values():
         assert set(result) == {"value", "low", "high", "n"}

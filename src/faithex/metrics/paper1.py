@@ -18,6 +18,9 @@ When a metric does not apply to a sample its value is NaN, and NaN is excluded f
 
 Gold fields are only ever compared with model outputs; no model metric is computed from gold fields alone.
 
+Beside paper 1's metrics, the step-validity metrics of issue 9 (bottom of this module): the share of an explanation's
+(or a verbose reasoning's) written steps that are true of their own written operands.
+
 Each metric declares the sample fields it reads (`requires`): by default a metric is computed only for sample sets that
 have them (a cell without reasoning gets no reasoning metrics). The declaration never changes a value.
 """
@@ -237,3 +240,66 @@ def answer_reasoning_agreement(samples: Sequence[Sample], labels: Sequence[int])
                  requires=_REASONING_EXPLANATION)
 def explanation_reasoning_agreement(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
     return accuracy_all(_column(samples, reasoning_decision), _output_column(samples, "explanation"), labels)
+
+
+# -- step validity (no paper reports it; issue 9) ----------------------------------------------------------------
+# A written step is valid when the truth value (or result) it writes is true of its own written operands: the
+# explanation `["0.6 > 0.4", false]` has an invalid step even where the reasoning it copied said 0. The protocol
+# records, per sample, `parsed.explanation_steps` / `parsed.reasoning_steps`: a list of booleans (one per step), or
+# None when the text is unreadable; the field is absent where the output was not generated or the task cannot check
+# it (`Task.written_steps`). These are "accuracy" metrics, not faithfulness: an explanation
+# that faithfully copies a wrong reasoning bit is faithful and still wrong.
+_EXPLANATION_STEPS = ("outputs.explanation", "parsed.explanation_steps")
+_REASONING_STEPS = ("outputs.reasoning", "parsed.reasoning_steps")
+
+
+def _steps(sample: Sample, field: str) -> Any:
+    """The recorded step validities: a list, None (unreadable), or MISSING (not recorded: does not apply)."""
+    parsed = _parsed(sample)
+    return parsed[field] if field in parsed else MISSING
+
+
+def _step_share(sample: Sample, field: str) -> float:
+    """Share of valid steps; 0 for an unreadable text (invalid counts as wrong); NaN without recorded or written
+    steps."""
+    steps = _steps(sample, field)
+    if steps is MISSING or (isinstance(steps, (list, tuple)) and len(steps) == 0):
+        return np.nan
+    if not isinstance(steps, (list, tuple)):
+        return 0.0
+    return sum(bool(step) for step in steps) / len(steps)
+
+
+def _step_failure(sample: Sample, field: str) -> float:
+    steps = _steps(sample, field)
+    return np.nan if steps is MISSING else float(not isinstance(steps, (list, tuple)))
+
+
+@register_metric("explanation_step_validity", family="accuracy", higher_is_better=True,
+                 description="share of the explanation's written steps that are true of their own operands; "
+                             "unreadable explanation = 0; NaN without checkable steps",
+                 requires=_EXPLANATION_STEPS)
+def explanation_step_validity(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    return np.array([_step_share(s, "explanation_steps") for s in samples], dtype=float)
+
+
+@register_metric("explanation_step_failure", family="failure", higher_is_better=False,
+                 description="explanations whose steps could not be read (counted 0 in explanation_step_validity)",
+                 requires=_EXPLANATION_STEPS)
+def explanation_step_failure(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    return np.array([_step_failure(s, "explanation_steps") for s in samples], dtype=float)
+
+
+@register_metric("reasoning_step_validity", family="accuracy", higher_is_better=True,
+                 description="share of the reasoning's written steps that are true of their own operands (verbose "
+                             "reasoning; logistic regression's sums); unreadable = 0; NaN without checkable steps",
+                 requires=_REASONING_STEPS)
+def reasoning_step_validity(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    return np.array([_step_share(s, "reasoning_steps") for s in samples], dtype=float)
+
+
+@register_metric("reasoning_step_failure", family="failure", higher_is_better=False,
+                 description="reasoning texts whose steps could not be read (counted 0 in reasoning_step_validity)",
+                 requires=_REASONING_STEPS)
+def reasoning_step_failure(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    return np.array([_step_failure(s, "reasoning_steps") for s in samples], dtype=float)

@@ -75,6 +75,7 @@ class AnswerAndExplanation(Protocol):
             "explanation": task.parse_explanation(outputs["explanation"]),
             "reasoning": task.parse_reasoning(reasoning) if reasoning is not None else None,
         }
+        parsed.update(task.written_steps(outputs))  # validity of each written step (step-validity metrics)
         sent = {kind: decode_prompt(ctx.tokenizer, ids[i]) for kind, ids in prompts.items()}
         return sample_record(ctx, self.name, example, sent, outputs, parsed)
 

@@ -103,9 +103,36 @@ class Task:
         """The reasoning as a list of partial decisions (bits); its last element is the decision it implies."""
         raise NotImplementedError
 
+    #: Whether the reasoning writes the operands of its steps, so that `reasoning_steps` can check them.
+    reasoning_writes_operands: bool = False
+
+    def explanation_steps(self, text: str) -> list[bool] | None:
+        """Validity of each step an explanation writes (None: unreadable); tasks that cannot check steps have none."""
+        raise NotImplementedError
+
+    def reasoning_steps(self, text: str) -> list[bool] | None:
+        """Validity of each step a reasoning writes with its operands (None: unreadable)."""
+        raise NotImplementedError
+
+    def written_steps(self, outputs: dict[str, Any]) -> dict[str, list[bool] | None]:
+        """What a protocol records in `parsed` for the step-validity metrics: `explanation_steps` and
+        `reasoning_steps`, each a list of booleans or None when the text is unreadable. A field is left out when
+        the output was not generated or this task cannot check it, so the metrics apply only where they mean
+        something."""
+        fields: dict[str, list[bool] | None] = {}
+        if outputs.get("explanation") is not None and _overrides(self, "explanation_steps"):
+            fields["explanation_steps"] = self.explanation_steps(outputs["explanation"])
+        if outputs.get("reasoning") is not None and self.reasoning_writes_operands:
+            fields["reasoning_steps"] = self.reasoning_steps(outputs["reasoning"])
+        return fields
+
     def describe(self) -> dict[str, Any]:
         """What defines the task, for the run directory (for paper 1: the hidden classifier, checkable by hand)."""
         return {"name": self.name, "seed": self.seed, **self.params}
+
+
+def _overrides(task: Task, method: str) -> bool:
+    return getattr(type(task), method) is not getattr(Task, method)
 
 
 def parse_label_name(text: str, names: Sequence[str]) -> int | None:

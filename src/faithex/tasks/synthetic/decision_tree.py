@@ -11,15 +11,21 @@ Nodes are stored in heap order (children of node i: 2i+1 on true, 2i+2 on false)
 subtree first, as C1 does. For `x = [0.2396, 0.9882]` the task writes
 
 - input:        `X: [0.2396, 0.9882]` (Python list repr),
-- reasoning:    `1,0,0,0,0,1,0,0` (the path's truth bits, then the output),
+- reasoning:    `1,0,0,0,0,1,0,0` (the path's truth bits, then the output), or with `reasoning_format="verbose"`
+                `0.2396<0.4585:1;0.9882<0.6102:0;...;0` (each comparison as the explanation writes it but without
+                spaces, then a colon and its truth bit; after the last, the output),
 - explanation:  `[["0.2396 < 0.4585", true], ["0.9882 < 0.6102", false], ..., ["OUTPUT", 0]]` (json.dumps; the
                 left number is the input value of the compared variable, written as in the input),
 - rationale:    the variable indices compared along the path.
+
+Step validity (`explanation_steps`, `reasoning_steps`): each written comparison's truth value against its own written
+operands (the `OUTPUT` item is not a comparison and is not counted).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -33,9 +39,25 @@ from faithex.tasks.base import (
     parse_leading_bit,
 )
 from faithex.tasks.registry import register_task
+from faithex.tasks.synthetic.steps import (
+    DEFAULT_REASONING_FORMAT,
+    NUMBER,
+    check_reasoning_format,
+    compare,
+    format_params,
+    is_output_item,
+    json_items,
+    parse_verbose_reasoning,
+    split_reasoning,
+)
 
 #: 2**16 - 1 nodes at most: the tree is built eagerly, so its depth is bounded.
 MAX_COMPARISONS = 16
+
+#: A comparison as written in a verbose reasoning step (`0.6>0.4:1`) and in an explanation item ("0.6 > 0.4").
+#: Only the tree's strict operators: `>=` or `=>` is not this task's format and makes the step unreadable.
+_REASONING_STEP = re.compile(rf"\s*({NUMBER})\s*([<>])\s*({NUMBER})\s*:\s*([01])\s*")
+_COMPARISON = re.compile(rf"\s*({NUMBER})\s*([<>])\s*({NUMBER})\s*")
 
 
 class Node(NamedTuple):
@@ -52,12 +74,22 @@ class Node(NamedTuple):
 class DecisionTreeTask(Task):
     """Paper 1: random binary decision tree over U(0,1) inputs; reasoning = truth bits of the path's comparisons."""
 
-    def __init__(self, seed: int = 0, n_inputs: int = 2, comparisons: int = 7, decimals: int = 4) -> None:
+    #: Every written comparison carries its operands in the explanation; in the reasoning only when verbose.
+    reasoning_writes_operands = False
+
+    def __init__(
+        self, seed: int = 0, n_inputs: int = 2, comparisons: int = 7, decimals: int = 4,
+        reasoning_format: str = DEFAULT_REASONING_FORMAT,
+    ) -> None:
         n_inputs = check_int_param("n_inputs", n_inputs, 2, 256)  # a child must pick a variable other than its parent's
         comparisons = check_int_param("comparisons", comparisons, 1, MAX_COMPARISONS)
         decimals = check_int_param("decimals", decimals, 1, 8)
-        super().__init__(seed, n_inputs=n_inputs, comparisons=comparisons, decimals=decimals)
+        reasoning_format = check_reasoning_format(reasoning_format)
+        super().__init__(seed, n_inputs=n_inputs, comparisons=comparisons, decimals=decimals,
+                         **format_params(reasoning_format))
         self.n_inputs, self.comparisons, self.decimals = n_inputs, comparisons, decimals
+        self.reasoning_format = reasoning_format
+        self.reasoning_writes_operands = reasoning_format == "verbose"
         self.nodes: list[Node] = [Node(-1, "<", 0.0)] * (2**comparisons - 1)
         self._grow(np.random.default_rng(seed), 0, None, [(0.0, 1.0)] * n_inputs)
 
@@ -97,8 +129,11 @@ class DecisionTreeTask(Task):
         return [round(float(v), self.decimals) for v in rng.uniform(0.0, 1.0, self.n_inputs)]
 
     # -- texts --------------------------------------------------------------------------------------------------
-    @staticmethod
-    def reasoning_text(path: list[tuple[Node, bool]], label: int) -> str:
+    def reasoning_text(self, x: list[float], path: list[tuple[Node, bool]], label: int) -> str:
+        """Compressed `1,0,1` or verbose `0.6>0.4:1;0.2<0.7:0;0` (operands written as in the explanation)."""
+        if self.reasoning_format == "verbose":
+            steps = [f"{x[n.variable]!r}{n.op}{n.threshold!r}:{int(truth)}" for n, truth in path]
+            return ";".join(steps + [str(label)])
         return ",".join([str(int(truth)) for _, truth in path] + [str(label)])
 
     @staticmethod
@@ -116,7 +151,7 @@ class DecisionTreeTask(Task):
             input=f"X: {x}",
             label=label,
             labels=list(self.labels),
-            reasoning=self.reasoning_text(path, label),
+            reasoning=self.reasoning_text(x, path, label),
             explanation=self.explanation_text(x, path, label),
             rationale=[node.variable for node, _ in path],
             meta={"x": x},
@@ -130,8 +165,51 @@ class DecisionTreeTask(Task):
         return parse_json_explanation(text)
 
     def parse_reasoning(self, text: str) -> list[int] | None:
+        """The written truth bits, then the output, in either format (a verbose step's operands are not checked
+        here: `reasoning_steps` does that)."""
+        if self.reasoning_format == "verbose":
+            return parse_verbose_reasoning(text, _reasoning_step_bit)
         return parse_comma_bits(text)
+
+    # -- step validity ------------------------------------------------------------------------------------------
+    def explanation_steps(self, text: str) -> list[bool] | None:
+        """Per comparison item of a JSON explanation, whether its written truth value (a JSON boolean) is the truth
+        of its written comparison; a malformed item is an invalid step. None when the text is not a JSON list."""
+        items = json_items(text)
+        if items is None:
+            return None
+        return [_explanation_item_valid(item) for item in items if not is_output_item(item)]
+
+    def reasoning_steps(self, text: str) -> list[bool] | None:
+        """Per step of a verbose reasoning (`0.6>0.4:1`), whether its bit is the truth of its written comparison;
+        an unreadable step is invalid and the trailing output bit is not a step. None for blank text."""
+        parts = split_reasoning(text)
+        if parts is None:
+            return None
+        return [_reasoning_step_valid(item) for item in parts[0]]
 
     def describe(self) -> dict[str, Any]:
         """The tree in heap order: node i = [variable, op, threshold], children 2i+1 (true) and 2i+2 (false)."""
         return {**super().describe(), "nodes": [list(node) for node in self.nodes]}
+
+
+# -- reading written comparisons ---------------------------------------------------------------------------------
+def _holds(left: str, op: str, right: str) -> bool:
+    return compare(float(left), op, float(right))
+
+
+def _reasoning_step_bit(item: str) -> int | None:
+    match = _REASONING_STEP.fullmatch(item)
+    return int(match[4]) if match else None
+
+
+def _reasoning_step_valid(item: str) -> bool:
+    match = _REASONING_STEP.fullmatch(item)
+    return match is not None and _holds(match[1], match[2], match[3]) == bool(int(match[4]))
+
+
+def _explanation_item_valid(item: Any) -> bool:
+    if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str) and type(item[1]) is bool):
+        return False  # `type(...) is bool`: the format writes true/false, and a 1 or "true" is not that
+    match = _COMPARISON.fullmatch(item[0])
+    return match is not None and _holds(match[1], match[2], match[3]) == item[1]

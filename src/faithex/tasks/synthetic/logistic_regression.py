@@ -4,7 +4,10 @@ Weights ~ U(-10, 10) and inputs ~ U(-1, 1), both rounded to `decimals` places; t
 from `default_rng(seed)`, so a seed *is* a classifier. For `x = [x0, x1, ...]` the task writes
 
 - input:        `X: [0.0322, -0.4, ...]` (Python list repr of the rounded floats, as C1),
-- reasoning:    `-0.3224 -0.3224;0.8605 0.5381;...;1` ("w_i*x_i running_sum" per dimension, then the output),
+- reasoning:    `-0.3224 -0.3224;0.8605 0.5381;...;1` ("w_i*x_i running_sum" per dimension, then the output), or
+                with `reasoning_format="verbose"` `2.7392*0.7795=2.1352 2.1352;-4.6043*0.1143=-0.5263 1.6089;...;0`:
+                each product's operands first (weight, then input, written as Python writes the rounded floats, as
+                the input does),
 - explanation:  `[[0, "w[0] * x[0] = -0.3224", "y - 0.3224 = -0.3224"], ..., ["OUTPUT", 1]]` (json.dumps).
 
 Decision from the shown numbers: every product w_i*x_i is rounded to `decimals`, the running sum is the rounded sum
@@ -12,13 +15,21 @@ of those rounded products, and the label is `int(final running sum > 0)`. That i
 also take the *label* from it (C1 used the unrounded sum), so input, reasoning, explanation and label can never
 disagree, even when the exact sum is within rounding error of 0. Deviation from C1: reasoning and explanation
 numbers are written with exactly `decimals` places (`0.5000`, not `0.5`), which keeps every step the same shape.
+
+Step validity (`explanation_steps`, `reasoning_steps`): one step per dimension, valid when every equation it writes
+holds for its own written numbers within the format's rounding (`steps.close`): the running sum is the previous
+written sum (0 before the first) plus the product (the explanation's "y + m = s" must also add the product written
+beside it); a verbose reasoning step's product is its written weight times its written input. The output is one more
+step: its bit is [last written sum > 0]. A step whose numbers cannot be read, the previous sum included, is invalid.
+The explanation's "w[i] * x[i]" names its operands without writing them, so its products are checked only against
+the sum line.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -31,9 +42,34 @@ from faithex.tasks.base import (
     parse_leading_bit,
 )
 from faithex.tasks.registry import register_task
+from faithex.tasks.synthetic.steps import (
+    DEFAULT_REASONING_FORMAT,
+    NUMBER,
+    check_reasoning_format,
+    close,
+    format_params,
+    is_output_item,
+    json_items,
+    split_reasoning,
+)
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+#: A verbose reasoning step: "weight*input=product sum" (the operands may be in scientific notation, as repr writes
+#: small floats; product and sum are fixed-point like the compressed step).
+_VERBOSE_STEP = re.compile(rf"\s*({NUMBER})\s*\*\s*({NUMBER})\s*=\s*(\S+)\s+(\S+)\s*")
+#: The explanation's two strings per dimension: "w[0] * x[0] = -0.3224" and "y - 0.3224 = -0.3224".
+_PRODUCT_LINE = re.compile(rf"\s*w\[\d+\]\s*\*\s*x\[\d+\]\s*=\s*({NUMBER})\s*")
+_SUM_LINE = re.compile(rf"\s*y\s*([+-])\s*({NUMBER})\s*=\s*({NUMBER})\s*")
 MAX_WEIGHT = 10.0
+
+
+class SumClaim(NamedTuple):
+    """One dimension's written step: `total` = previous sum + `term`; `holds`: whether the step's other equation
+    (a verbose product w*x = p, or the explanation's term = the product written beside it) is true."""
+
+    term: float
+    total: float
+    holds: bool
 
 
 def rounded(value: float, decimals: int) -> float:
@@ -45,12 +81,19 @@ def rounded(value: float, decimals: int) -> float:
 class LogisticRegressionTask(Task):
     """Paper 1: linear classifier y = [w.x > 0] over U(-1,1) inputs; reasoning = per-dimension running sums."""
 
-    def __init__(self, seed: int = 0, n_inputs: int = 8, decimals: int = 4) -> None:
+    #: Both formats write the running sums and their operands (previous sum and product): always checkable.
+    reasoning_writes_operands = True
+
+    def __init__(
+        self, seed: int = 0, n_inputs: int = 8, decimals: int = 4, reasoning_format: str = DEFAULT_REASONING_FORMAT
+    ) -> None:
         n_inputs = check_int_param("n_inputs", n_inputs, 1, 256)
         decimals = check_int_param("decimals", decimals, 1, 8)
-        super().__init__(seed, n_inputs=n_inputs, decimals=decimals)
+        reasoning_format = check_reasoning_format(reasoning_format)
+        super().__init__(seed, n_inputs=n_inputs, decimals=decimals, **format_params(reasoning_format))
         self.n_inputs = n_inputs
         self.decimals = decimals
+        self.reasoning_format = reasoning_format
         rng = np.random.default_rng(seed)
         self.weights = [rounded(w, decimals) for w in rng.uniform(-MAX_WEIGHT, MAX_WEIGHT, n_inputs)]
 
@@ -74,8 +117,12 @@ class LogisticRegressionTask(Task):
     def _fmt(self, value: float) -> str:
         return f"{value:.{self.decimals}f}"
 
-    def reasoning_text(self, steps: list[tuple[float, float]], label: int) -> str:
-        return ";".join([f"{self._fmt(p)} {self._fmt(s)}" for p, s in steps] + [str(label)])
+    def reasoning_text(self, x: list[float], steps: list[tuple[float, float]], label: int) -> str:
+        """Compressed `p s;...;y` or verbose `w*x=p s;...;y` (weights and inputs written as Python writes them)."""
+        items = [f"{self._fmt(p)} {self._fmt(s)}" for p, s in steps]
+        if self.reasoning_format == "verbose":
+            items = [f"{w!r}*{v!r}={item}" for w, v, item in zip(self.weights, x, items, strict=True)]
+        return ";".join(items + [str(label)])
 
     def explanation_text(self, steps: list[tuple[float, float]], label: int) -> str:
         items: list[list[Any]] = []
@@ -95,7 +142,7 @@ class LogisticRegressionTask(Task):
             input=f"X: {x}",
             label=label,
             labels=list(self.labels),
-            reasoning=self.reasoning_text(steps, label),
+            reasoning=self.reasoning_text(x, steps, label),
             explanation=self.explanation_text(steps, label),
             rationale=supporting_features(steps, label),
             meta={"x": x},
@@ -109,15 +156,69 @@ class LogisticRegressionTask(Task):
         return parse_json_explanation(text)
 
     def parse_reasoning(self, text: str) -> list[Any] | None:
-        """["-0.3224 -0.3224", "0.8605 0.5381", ..., 1]: whitespace-normalised steps, then the int output."""
+        """["-0.3224 -0.3224", "0.8605 0.5381", ..., 1]: whitespace-normalised "product sum" steps, then the int
+        output, in both formats (a verbose step's operands are dropped here, so reasoning metrics compare the same
+        things in both formats; `reasoning_steps` checks them)."""
         if not isinstance(text, str):
             return None
         *step_texts, last = text.strip().split(";")
         decision = parse_bit(last)
-        steps = [_parse_step(s) for s in step_texts]
+        read = _parse_verbose_step if self.reasoning_format == "verbose" else _parse_step
+        steps = [read(s) for s in step_texts]
         if decision is None or not steps or any(s is None for s in steps):
             return None
         return [*steps, decision]
+
+    # -- step validity ------------------------------------------------------------------------------------------
+    def reasoning_steps(self, text: str) -> list[bool] | None:
+        """Validity of each dimension's step, then of the output bit if written (see the module docstring);
+        None for blank text."""
+        parts = split_reasoning(text)
+        if parts is None:
+            return None
+        items, output = parts
+        read = self._verbose_claim if self.reasoning_format == "verbose" else _compressed_claim
+        return self._check_claims([read(item) for item in items], [] if output is None else [int(output)])
+
+    def explanation_steps(self, text: str) -> list[bool] | None:
+        """Validity of each dimension item of a JSON explanation, then of its OUTPUT item; None when the text is not
+        a JSON list."""
+        items = json_items(text)
+        if items is None:
+            return None
+        claims = [self._explanation_claim(item) for item in items if not is_output_item(item)]
+        outputs = [item[1] if len(item) == 2 else None for item in items if is_output_item(item)]
+        return self._check_claims(claims, outputs)
+
+    def _check_claims(self, claims: list[SumClaim | None], outputs: list[Any]) -> list[bool]:
+        """One step per claim (its own equation holds and its sum is the previous written sum plus its term), then
+        one per written output (the bit is [last written sum > 0]); an unreadable claim or previous sum: invalid."""
+        steps, previous = [], 0.0  # the running sum starts at 0
+        for claim in claims:
+            steps.append(claim is not None and previous is not None and claim.holds
+                         and close(previous + claim.term, claim.total, self.decimals))
+            previous = None if claim is None else claim.total
+        last_sum = previous if claims else None  # no sum written: the output has nothing to be checked against
+        return steps + [last_sum is not None and type(out) is int and out == int(last_sum > 0) for out in outputs]
+
+    def _verbose_claim(self, item: str) -> SumClaim | None:
+        """A verbose step "w*x=p s": its term is p, its own equation w*x = p (within rounding)."""
+        match = _VERBOSE_STEP.fullmatch(item)
+        if match is None or _parse_step(f"{match[3]} {match[4]}") is None:
+            return None
+        weight, value, product, total = (float(match[i]) for i in range(1, 5))
+        return SumClaim(product, total, close(weight * value, product, self.decimals))
+
+    def _explanation_claim(self, item: Any) -> SumClaim | None:
+        """An explanation item [i, "w[i] * x[i] = p", "y +/- m = s"]: its term is +/-m, its own equation +/-m = p
+        (the sum line adds the product written beside it)."""
+        if not (isinstance(item, list) and len(item) == 3 and isinstance(item[1], str) and isinstance(item[2], str)):
+            return None
+        product, total = _PRODUCT_LINE.fullmatch(item[1]), _SUM_LINE.fullmatch(item[2])
+        if product is None or total is None:
+            return None
+        term = float(total[2]) * (1 if total[1] == "+" else -1)
+        return SumClaim(term, float(total[3]), close(term, float(product[1]), self.decimals))
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "weights": list(self.weights)}
@@ -135,3 +236,18 @@ def _parse_step(text: str) -> str | None:
     if len(tokens) != 2 or not all(_NUMBER.fullmatch(t) for t in tokens):
         return None
     return " ".join(tokens)
+
+
+def _parse_verbose_step(text: str) -> str | None:
+    """The "product sum" part of a verbose step "w*x=p s" (whitespace-normalised), or None."""
+    match = _VERBOSE_STEP.fullmatch(text)
+    return None if match is None else _parse_step(f"{match[3]} {match[4]}")
+
+
+def _compressed_claim(item: str) -> SumClaim | None:
+    """A compressed step "p s": its term is p; it writes no other equation."""
+    step = _parse_step(item)
+    if step is None:
+        return None
+    product, total = (float(v) for v in step.split())
+    return SumClaim(product, total, True)

@@ -49,13 +49,22 @@ Explanation: one sentence per comparison on the path, then the decision, e.g.
 `The debt-to-income ratio of 38% is below 43%. The credit score is excellent or good. The loan-to-value ratio of 92%
 is above 80%. Therefore, the mortgage is denied.` Numeric sentences state the value and the threshold; categorical
 ones say "is X" / "is not X". Answer: exactly `The mortgage is issued.` / `The mortgage is denied.`
-Reasoning: the path's truth bits then the output, comma-separated (`1,1,0,0`).
+Reasoning: the path's truth bits then the output, comma-separated (`1,1,0,0`); with `reasoning_format="verbose"`,
+each comparison with its operands, `;`-separated, then the output:
+`dti=38<43:1;credit=good in excellent/good:1;ltv=92<=80:0;0`. A step is `key=value op limit:bit` with the keys dti,
+ltv (whole percent, no % sign), income, amount (whole thousands of USD with a `k`: `income=78k>=100k`), credit,
+type, occupancy (`value in a/b`: the applicant's category, then the categories the rule allows; occupancy's names
+are principal / second / investment). The operator and limit are the tree's rule (<, <=, >=, in).
+
+Step validity (`explanation_steps`, `reasoning_steps`): a verbose step is valid when its bit is the truth of its own
+comparison; an explanation's numeric sentence when the relation it states ("is below", "is not below", "is at most",
+"is above", "is at least") holds between its two written numbers. Categorical sentences ("The credit score is
+excellent or good.") do not write the applicant's value, so they are not steps; the conclusion is not a step either.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +72,14 @@ import numpy as np
 
 from faithex.tasks.base import Example, Task, check_int_param, parse_comma_bits
 from faithex.tasks.registry import register_task
+from faithex.tasks.synthetic.steps import (
+    DEFAULT_REASONING_FORMAT,
+    check_reasoning_format,
+    compare,
+    format_params,
+    parse_verbose_reasoning,
+    split_reasoning,
+)
 
 Applicant = dict[str, Any]
 
@@ -86,6 +103,34 @@ _OCCUPANCY_PHRASE = {
 }
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 MAX_COMPARISONS = 4
+MONEY = ("income", "loan_amount")  # in thousands of USD
+
+#: Verbose reasoning: each feature's short key, and the short names of categorical values (one word each, so a
+#: step never contains a space but around `in`).
+VERBOSE_KEYS = {
+    "debt_to_income": "dti", "loan_to_value": "ltv", "income": "income", "loan_amount": "amount",
+    "credit_score": "credit", "loan_type": "type", "occupancy": "occupancy",
+}
+CATEGORY_NAMES = {
+    "credit_score": {band: band for band in CREDIT_BANDS},
+    "loan_type": {kind: kind for kind in LOAN_TYPES},
+    "occupancy": {
+        "principal residence": "principal", "second residence": "second", "investment property": "investment",
+    },
+}
+_FEATURE_OF_KEY = {key: feature for feature, key in VERBOSE_KEYS.items()}
+#: A verbose step: key=value op limit:bit. Numbers: whole percent, or whole thousands of USD with a `k`. Digits are
+#: bounded everywhere because `int()` refuses strings of over 4,300 digits, and parsers must not raise.
+_VERBOSE_STEP = re.compile(r"\s*([a-z]+)\s*=\s*(.*?)\s*:\s*([01])\s*")
+_VERBOSE_NUMERIC = re.compile(r"(\d{1,9})(k?)\s*(<=|>=|<|>)\s*(\d{1,9})(k?)")
+_VERBOSE_CATEGORY = re.compile(r"(\w+)\s+in\s+(\w+(?:\s*/\s*\w+)*)")
+#: An explanation's numeric sentence, and the relation each phrase states (a false outcome is phrased as the
+#: opposite relation: "is not below 43%" states >=, "is above 80%" states >).
+_NUMERIC_SENTENCE = re.compile(
+    r"The (debt-to-income ratio|loan-to-value ratio|annual income|loan amount) of (\$\d[\d,]{0,15}|\d{1,9}%) "
+    r"is (not below|below|at most|at least|above) (\$\d[\d,]{0,15}|\d{1,9}%)\."
+)
+_RELATIONS = {"below": "<", "not below": ">=", "at most": "<=", "at least": ">=", "above": ">"}
 
 
 def usd(thousands: int) -> str:
@@ -94,25 +139,44 @@ def usd(thousands: int) -> str:
 
 @dataclass(frozen=True)
 class Branch:
-    """One node: a rule on one feature and the sentence stating its outcome (`{v}` = the applicant's value)."""
+    """One node: `feature op limit` and the sentences stating its outcome (`{v}` = the applicant's value).
+
+    `op` is <, <= or >= against a number (percent, or thousands of USD), or `in` against a tuple of categories."""
 
     feature: str
-    rule: str
-    holds: Callable[[Applicant], bool]
+    op: str
+    limit: int | tuple[str, ...]
     if_true: str
     if_false: str
 
+    @property
+    def rule(self) -> str:
+        """The rule as `describe()` records it: `debt_to_income < 43`, `credit_score in {excellent, good}`."""
+        if isinstance(self.limit, tuple):
+            return f"{self.feature} in {{{', '.join(self.limit)}}}"
+        return f"{self.feature} {self.op} {self.limit}"
+
+    def holds(self, applicant: Applicant) -> bool:
+        return compare(applicant[self.feature], self.op, self.limit)
+
     def sentence(self, applicant: Applicant, truth: bool) -> str:
         value = applicant[self.feature]
-        shown = usd(value) if self.feature in ("income", "loan_amount") else value
+        shown = usd(value) if self.feature in MONEY else value
         return (self.if_true if truth else self.if_false).format(v=shown)
+
+    def verbose_step(self, applicant: Applicant, truth: bool) -> str:
+        """`dti=38<43:1`, `income=78k>=100k:0`, `credit=good in excellent/good:1` (see VERBOSE_KEYS)."""
+        value, key = applicant[self.feature], VERBOSE_KEYS[self.feature]
+        if isinstance(self.limit, tuple):
+            names = CATEGORY_NAMES[self.feature]
+            return f"{key}={names[value]} in {'/'.join(names[c] for c in self.limit)}:{int(truth)}"
+        unit = "k" if self.feature in MONEY else ""
+        return f"{key}={value}{unit}{self.op}{self.limit}{unit}:{int(truth)}"
 
 
 def _dti_below(limit: int) -> Branch:
     return Branch(
-        "debt_to_income",
-        f"debt_to_income < {limit}",
-        lambda a: a["debt_to_income"] < limit,
+        "debt_to_income", "<", limit,
         f"The debt-to-income ratio of {{v}}% is below {limit}%.",
         f"The debt-to-income ratio of {{v}}% is not below {limit}%.",
     )
@@ -120,9 +184,7 @@ def _dti_below(limit: int) -> Branch:
 
 def _ltv_at_most(limit: int) -> Branch:
     return Branch(
-        "loan_to_value",
-        f"loan_to_value <= {limit}",
-        lambda a: a["loan_to_value"] <= limit,
+        "loan_to_value", "<=", limit,
         f"The loan-to-value ratio of {{v}}% is at most {limit}%.",
         f"The loan-to-value ratio of {{v}}% is above {limit}%.",
     )
@@ -131,22 +193,14 @@ def _ltv_at_most(limit: int) -> Branch:
 def _usd_test(feature: str, noun: str, op: str, limit: int) -> Branch:
     at_least = op == ">="
     return Branch(
-        feature,
-        f"{feature} {op} {limit}",
-        (lambda a: a[feature] >= limit) if at_least else (lambda a: a[feature] <= limit),
+        feature, op, limit,
         f"The {noun} of {{v}} is {'at least' if at_least else 'at most'} {usd(limit)}.",
         f"The {noun} of {{v}} is {'below' if at_least else 'above'} {usd(limit)}.",
     )
 
 
 def _category(feature: str, subject: str, allowed: tuple[str, ...], phrase: str, negated: str) -> Branch:
-    return Branch(
-        feature,
-        f"{feature} in {{{', '.join(allowed)}}}",
-        lambda a: a[feature] in allowed,
-        f"{subject} {phrase}.",
-        f"{subject} {negated}.",
-    )
+    return Branch(feature, "in", allowed, f"{subject} {phrase}.", f"{subject} {negated}.")
 
 
 _GOOD_CREDIT = _category(
@@ -174,6 +228,11 @@ TREE: tuple[Branch, ...] = (
     _usd_test("loan_amount", "loan amount", "<=", 300),
     _GOOD_CREDIT,
     _GOVERNMENT_BACKED,
+)
+
+#: The categorical sentences: they do not write the applicant's value, so they state no checkable comparison.
+_CATEGORY_SENTENCES = frozenset(
+    sentence for branch in TREE if branch.op == "in" for sentence in (branch.if_true, branch.if_false)
 )
 
 
@@ -229,10 +288,14 @@ class MortgageTask(Task):
     label_names = ("denied", "issued")
     supports_icl = False
 
-    def __init__(self, seed: int = 0, comparisons: int = 3) -> None:
+    def __init__(self, seed: int = 0, comparisons: int = 3, reasoning_format: str = DEFAULT_REASONING_FORMAT) -> None:
         comparisons = check_int_param("comparisons", comparisons, 1, MAX_COMPARISONS)
-        super().__init__(seed, comparisons=comparisons)
+        reasoning_format = check_reasoning_format(reasoning_format)
+        super().__init__(seed, comparisons=comparisons, **format_params(reasoning_format))
         self.comparisons = comparisons
+        self.reasoning_format = reasoning_format
+        #: Compressed bits write no operands; verbose steps write the feature value and the limit.
+        self.reasoning_writes_operands = reasoning_format == "verbose"
 
     # -- the classifier -----------------------------------------------------------------------------------------
     def path(self, applicant: Applicant) -> list[tuple[int, bool]]:
@@ -255,6 +318,12 @@ class MortgageTask(Task):
     def explanation_text(applicant: Applicant, path: list[tuple[int, bool]], label: int) -> str:
         return " ".join([TREE[i].sentence(applicant, truth) for i, truth in path] + [CONCLUSIONS[label]])
 
+    def reasoning_text(self, applicant: Applicant, path: list[tuple[int, bool]], label: int) -> str:
+        """Compressed `1,1,0,0` or verbose `dti=38<43:1;credit=good in excellent/good:1;ltv=92<=80:0;0`."""
+        if self.reasoning_format == "verbose":
+            return ";".join([TREE[i].verbose_step(applicant, truth) for i, truth in path] + [str(label)])
+        return ",".join([str(int(truth)) for _, truth in path] + [str(label)])
+
     def sample_one(self, rng: np.random.Generator, index: int) -> Example:
         applicant = sample_applicant(rng)
         path = self.path(applicant)
@@ -264,7 +333,7 @@ class MortgageTask(Task):
             input=describe_applicant(applicant),
             label=label,
             labels=list(self.labels),
-            reasoning=",".join([str(int(truth)) for _, truth in path] + [str(label)]),
+            reasoning=self.reasoning_text(applicant, path, label),
             explanation=self.explanation_text(applicant, path, label),
             rationale=[TREE[i].feature for i, _ in path],
             meta={"applicant": applicant, "nodes": [i for i, _ in path]},
@@ -282,9 +351,94 @@ class MortgageTask(Task):
         return decision_word(sentences[-1]) if sentences else None
 
     def parse_reasoning(self, text: str) -> list[int] | None:
+        """The written truth bits, then the output, in either format (a verbose step's operands are not checked
+        here: `reasoning_steps` does that)."""
+        if self.reasoning_format == "verbose":
+            return parse_verbose_reasoning(text, _verbose_step_bit)
         return parse_comma_bits(text)
+
+    # -- step validity ------------------------------------------------------------------------------------------
+    def explanation_steps(self, text: str) -> list[bool] | None:
+        """Per numeric sentence ("The debt-to-income ratio of 38% is below 43%."), whether the relation it states
+        holds between its two written numbers. Categorical sentences (no value written) and the "Therefore, ..."
+        conclusion are not steps; any other sentence is an invalid step. None for a blank text."""
+        if not isinstance(text, str) or not text.strip():
+            return None
+        sentences = [" ".join(s.split()) for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+        return [_sentence_valid(s) for s in sentences if not _not_a_step(s)]
+
+    def reasoning_steps(self, text: str) -> list[bool] | None:
+        """Per step of a verbose reasoning (`dti=38<43:1`), whether its bit is the truth of its written comparison;
+        an unreadable step is invalid and the trailing output bit is not a step. None for blank text."""
+        parts = split_reasoning(text)
+        if parts is None:
+            return None
+        return [_verbose_step_valid(item) for item in parts[0]]
 
     def describe(self) -> dict[str, Any]:
         used = TREE[: 2**self.comparisons - 1]
         nodes = [{"node": i, "feature": t.feature, "rule": t.rule} for i, t in enumerate(used)]
         return {**super().describe(), "tree": nodes}
+
+
+# -- reading written steps ------------------------------------------------------------------------------------------
+def _read_verbose_step(item: str) -> tuple[object, str, object, int] | None:
+    """(value, op, limit, bit) of a verbose step, values in the tree's own terms (thousands, full category
+    names), or None unless the key is known and the value and limit have that feature's kind and unit."""
+    match = _VERBOSE_STEP.fullmatch(item)
+    feature = _FEATURE_OF_KEY.get(match[1]) if match else None
+    if feature is None:
+        return None
+    body, bit = match[2], int(match[3])
+    if feature in CATEGORY_NAMES:
+        return _read_category(feature, body, bit)
+    numeric = _VERBOSE_NUMERIC.fullmatch(body)
+    unit = "k" if feature in MONEY else ""
+    if numeric is None or numeric[2] != unit or numeric[5] != unit:
+        return None
+    return int(numeric[1]), numeric[3], int(numeric[4]), bit
+
+
+def _read_category(feature: str, body: str, bit: int) -> tuple[object, str, object, int] | None:
+    """`good in excellent/good` -> ("good", "in", ("excellent", "good"), bit); names must be the feature's own."""
+    match = _VERBOSE_CATEGORY.fullmatch(body)
+    full_name = {short.casefold(): name for name, short in CATEGORY_NAMES[feature].items()}
+    if match is None:
+        return None
+    names = [match[1], *(name.strip() for name in match[2].split("/"))]
+    values = [full_name.get(name.casefold()) for name in names]
+    if any(value is None for value in values):
+        return None
+    return values[0], "in", tuple(values[1:]), bit
+
+
+def _verbose_step_bit(item: str) -> int | None:
+    step = _read_verbose_step(item)
+    return None if step is None else step[3]
+
+
+def _verbose_step_valid(item: str) -> bool:
+    step = _read_verbose_step(item)
+    return step is not None and compare(step[0], step[1], step[2]) == bool(step[3])
+
+
+def _not_a_step(sentence: str) -> bool:
+    return sentence.startswith("Therefore,") or sentence in _CATEGORY_SENTENCES
+
+
+def _sentence_valid(sentence: str) -> bool:
+    """Whether a numeric sentence's stated relation holds between its written numbers (same unit on both sides:
+    % for the ratios, $ for income and amount); anything else is not a valid step."""
+    match = _NUMERIC_SENTENCE.fullmatch(sentence)
+    if match is None:
+        return False
+    money = match[1] in ("annual income", "loan amount")
+    value, limit = match[2], match[4]
+    if any(number.startswith("$") != money for number in (value, limit)):
+        return False
+    return compare(_amount(value), _RELATIONS[match[3]], _amount(limit))
+
+
+def _amount(text: str) -> int:
+    """"$78,000" -> 78000, "38%" -> 38 (both sides of a sentence use the same unit, so no scaling is needed)."""
+    return int(text.strip("$%").replace(",", ""))
