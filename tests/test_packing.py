@@ -400,17 +400,7 @@ PACKED_SETTINGS = {"precision": "fp32", "epochs": 2, "batch_size": 2, "lora_r": 
                    "learning_rate": 1e-2, "seed": 3, "pack_shared_prefixes": True}
 TOTAL_STEPS, STEPS_PER_EPOCH = 8, 4
 
-SLOW_TRAINING = """
-import json, sys, time
-import faithex.training.lora as lora
-model, records, settings, adapter_dir = json.loads(sys.argv[1])
-fast_loss = lora._completion_loss
-def slow_loss(model, inputs):
-    time.sleep(0.3)
-    return fast_loss(model, inputs)
-lora._completion_loss = slow_loss
-lora.train_adapter(model, records, lora.TrainConfig(**settings), adapter_dir)
-"""
+from test_training_resume import SLOW_TRAINING  # noqa: E402  (the same slowed-down child process)
 
 
 def adapter_difference(first: Path, second: Path) -> float:

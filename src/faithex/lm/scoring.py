@@ -82,7 +82,8 @@ def end_of_turn(tokenizer) -> tuple[str, int]:
     return tokenizer.eos_token, tokenizer.eos_token_id
 
 
-def _shared_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
+def shared_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many leading tokens `a` and `b` have in common."""
     length = 0
     for x, y in zip(a, b):
         if x != y:
@@ -96,7 +97,7 @@ def _label_sequences(tokenizer, prompt: Sequence[int], label_texts: Sequence[str
     prompt_text = tokenizer.decode(prompt, skip_special_tokens=False, clean_up_tokenization_spaces=False)
     texts = [prompt_text + label + closing for label in label_texts]
     sequences = tokenizer(texts, add_special_tokens=False)["input_ids"]
-    return sequences, [_shared_prefix_length(prompt, s) for s in sequences]
+    return sequences, [shared_prefix_length(prompt, s) for s in sequences]
 
 
 @dataclass
@@ -137,7 +138,7 @@ def _row(prompt: Sequence[int], sequences: list[list[int]], starts: list[int]) -
     return row
 
 
-def _block_attention_mask(segments: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+def block_attention_mask(segments: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """Additive (batch, 1, width, width) mask: causal; the context is visible to every token, a label block only to
     itself; padding (segment -1) is visible to no one. Additive 0 / finfo.min, as transformers passes a 4-D mask
     to attention unchanged (a 0/1 float mask would be added to the scores without complaint)."""
@@ -171,7 +172,7 @@ def _score_rows(model, rows: list[_Row], label_count: int, pad_id: int, device: 
     dtype = next(model.parameters()).dtype
     logits = model(
         input_ids=ids.to(device),
-        attention_mask=_block_attention_mask(segments.to(device), dtype),
+        attention_mask=block_attention_mask(segments.to(device), dtype),
         position_ids=positions.to(device),
         logits_to_keep=predictors.to(device),
         use_cache=False,

@@ -46,7 +46,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from faithex.lm.scoring import _block_attention_mask
+from faithex.lm.scoring import block_attention_mask, shared_prefix_length
 
 IGNORE_INDEX = -100
 MAX_TEXTS_PER_ROW = 8
@@ -87,22 +87,13 @@ class PackedRow:
 # -- tokenisation and grouping ------------------------------------------------------------------------------------
 
 
-def common_prefix_length(a: Sequence[int], b: Sequence[int]) -> int:
-    length = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        length += 1
-    return length
-
-
 def tokenize_record(tokenizer, record: dict[str, Any], completion_only: bool) -> TokenizedText:
     """A conversational prompt/completion record as TRL 1.16's `SFTTrainer` tokenises it (labels included)."""
     prompt_ids = _chat_ids(tokenizer, record["prompt"], add_generation_prompt=True)
     ids = _chat_ids(tokenizer, record["prompt"] + record["completion"])
     # Some templates render a prompt alone differently from the same prompt followed by an answer: TRL starts the
     # completion where the two renderings diverge, and so must we.
-    completion_start = common_prefix_length(prompt_ids, ids) if completion_only else 0
+    completion_start = shared_prefix_length(prompt_ids, ids) if completion_only else 0
     return TokenizedText(ids, [IGNORE_INDEX] * completion_start + ids[completion_start:])
 
 
@@ -156,7 +147,7 @@ def pack_texts(texts: Sequence[TokenizedText]) -> PackedRow:
 
 def _prefix_length(texts: Sequence[TokenizedText]) -> int:
     first = texts[0].input_ids
-    return min((common_prefix_length(first, t.input_ids) for t in texts[1:]), default=len(first))
+    return min((shared_prefix_length(first, t.input_ids) for t in texts[1:]), default=len(first))
 
 
 def _column(index: int, prefix: int, branch_start: int) -> int:
@@ -199,7 +190,7 @@ class SharedPrefixCollator:
         return {
             "input_ids": _pad([row["input_ids"] for row in rows], self.pad_token_id),
             "position_ids": _pad([row["position_ids"] for row in rows], 0),
-            "attention_mask": _block_attention_mask(segments, self.mask_dtype),
+            "attention_mask": block_attention_mask(segments, self.mask_dtype),
             "loss_columns": _pad([row["loss_columns"] for row in rows], 0),
             "loss_targets": _pad([row["loss_targets"] for row in rows], 0),
             "loss_weights": _pad([row["loss_weights"] for row in rows], 0, torch.float32),
