@@ -15,6 +15,8 @@ from .comparison import MisalignedSamplesError, align_by_id, compare, summarise_
 from .evaluate import applicable_metrics, evaluate_samples, per_example, summarise_metric
 from .registry import (
     FAMILIES,
+    METRICS,
+    PER_LABEL_METRICS,
     Metric,
     Sample,
     UnknownMetricError,
@@ -38,6 +40,8 @@ from .statistics import (
 
 __all__ = [
     "FAMILIES",
+    "METRICS",
+    "PER_LABEL_METRICS",
     "Metric",
     "MisalignedSamplesError",
     "Sample",
