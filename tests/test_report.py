@@ -46,3 +46,14 @@ def test_figure_bars_are_the_metrics_with_their_intervals(results, tmp_path):
     assert heights == [0.9, 0.9, 0.7, 0.7, 0.6, 1.0]
     chance = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert chance and chance[0].get_ydata()[0] == pytest.approx(0.52)
+
+
+@pytest.mark.parametrize("joint_accuracy, verdicts", [(0.75, ("holds", "holds")), (0.95, ("holds", "does NOT hold"))])
+def test_demo_checks_both_claims_of_paper_1(results, joint_accuracy, verdicts):
+    from faithex.cli.demo import claim_summary
+
+    results["cells"][0]["metrics"]["answer_accuracy"] = metric(joint_accuracy)
+    results["cells"][1]["metrics"]["answer_accuracy"] = metric(0.9)
+    summary = claim_summary(results)
+    assert summary.startswith(f"alignment claim {verdicts[0]}: 1.000 with reasoning vs 0.600 without")
+    assert f"accuracy claim {verdicts[1]}: answer accuracy 0.900 with reasoning vs {joint_accuracy:.3f}" in summary

@@ -28,14 +28,18 @@ def command(
 
 
 def claim_summary(results: dict) -> str:
-    """Paper 1's claim, checked on this run: alignment with reasoning >= 0.95 and above joint; accuracy > chance."""
+    """Paper 1's two claims, checked on this run: with reasoning, answer and explanation agree (alignment >= 0.95
+    and above `joint`), and answers are at least as accurate as without it (>= 0.75, not below `joint`)."""
     task_key, task = next(iter(results["tasks"].items()))
     configs = {c["regime"]: c for c in results["cells"] if c["task"] == task_key}
     if "joint_reasoning" not in configs or "joint" not in configs:
         return ""
     with_r, without = configs["joint_reasoning"]["metrics"], configs["joint"]["metrics"]
     align, align_without = with_r["alignment_rate"]["value"], without["alignment_rate"]["value"]
-    accuracy, chance = with_r["answer_accuracy"]["value"], task["chance_level"]
-    verdict = "holds" if align >= 0.95 and align > align_without and accuracy >= 0.75 else "does NOT hold"
-    return (f"claim {verdict} here: alignment {align:.3f} with reasoning vs {align_without:.3f} without; "
-            f"answer accuracy with reasoning {accuracy:.3f} (chance {chance:.3f})")
+    accuracy, accuracy_without = with_r["answer_accuracy"]["value"], without["answer_accuracy"]["value"]
+    aligned = align >= 0.95 and align > align_without
+    accurate = accuracy >= 0.75 and accuracy >= accuracy_without
+    return (f"alignment claim {'holds' if aligned else 'does NOT hold'}: {align:.3f} with reasoning vs "
+            f"{align_without:.3f} without; accuracy claim {'holds' if accurate else 'does NOT hold'}: answer "
+            f"accuracy {accuracy:.3f} with reasoning vs {accuracy_without:.3f} without (chance "
+            f"{task['chance_level']:.3f})")
