@@ -57,3 +57,23 @@ def test_demo_checks_both_claims_of_paper_1(results, joint_accuracy, verdicts):
     summary = claim_summary(results)
     assert summary.startswith(f"alignment claim {verdicts[0]}: 1.000 with reasoning vs 0.600 without")
     assert f"accuracy claim {verdicts[1]}: answer accuracy 0.900 with reasoning vs {joint_accuracy:.3f}" in summary
+
+
+def test_depth_figure_plots_accuracy_against_comparisons_with_and_without_reasoning(tmp_path):
+    from faithex.report import depth_figure
+    from faithex.report.plots import depth_cells
+
+    tasks, cells = {}, []
+    for depth, (with_r, without) in {1: (0.95, 0.9), 3: (0.8, 0.6), 2: (0.9, 0.7)}.items():
+        tasks[f"d{depth}"] = {"name": "decision_tree", "params": {"comparisons": depth}, "chance_level": 0.5}
+        for regime, protocol, value in (("joint", "direct", without), ("joint_reasoning", "two_step", with_r)):
+            cells.append({"task": f"d{depth}", "regime": regime, "protocol": protocol, "seed": 0,
+                          "metrics": {"answer_accuracy": metric(value), "explanation_accuracy": metric(value - 0.1)}})
+    results = {"experiment": "depth", "tasks": tasks, "cells": cells}
+    assert list(depth_cells(results)) == [1, 2, 3]
+    fig = depth_figure(results, tmp_path / "depth.png")
+    assert (tmp_path / "depth.png").read_bytes()[:4] == b"\x89PNG"
+    lines = {bars.get_label(): list(bars.lines[0].get_ydata()) for bars in fig.axes[0].containers}
+    assert lines["answers, with reasoning"] == [0.95, 0.9, 0.8]
+    assert [round(v, 2) for v in lines["explanations, without"]] == [0.8, 0.6, 0.5]
+    assert depth_cells({**results, "cells": cells[:2]}) == {}  # one depth only: no depth figure

@@ -29,8 +29,8 @@ def run_and_report(spec, run_dir: Path) -> dict:
     from rich.console import Console
 
     from faithex.io import atomic_write_text
-    from faithex.report import markdown_table, paper1_figure, rich_tables
-    from faithex.report.plots import paper1_cells
+    from faithex.report import depth_figure, markdown_table, paper1_figure, rich_tables
+    from faithex.report.plots import depth_cells, paper1_cells
     from faithex.runner import run_experiment
 
     results = run_experiment(spec, run_dir, RichReporter())
@@ -38,6 +38,9 @@ def run_and_report(spec, run_dir: Path) -> dict:
     if paper1_cells(results):
         paper1_figure(results, run_dir / "paper1.png")
         report += "\n![paper 1: accuracy and alignment](paper1.png)\n"
+    if depth_cells(results):
+        depth_figure(results, run_dir / "depth.png")
+        report += "\n![paper 1: accuracy against tree depth](depth.png)\n"
     atomic_write_text(run_dir / "report.md", report)
     # wide enough for the tables in logs and CI; no markup: titles hold the experiment's name as the user wrote it
     wide = Console(stderr=True, width=200, markup=False, highlight=False)

@@ -57,9 +57,56 @@ def paper1_figure(results: dict[str, Any], path: str | Path | None = None):
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)  # below: no bar hidden
     fig.suptitle(f"{results['experiment']}: paper 1 (reasoning-grounded explanations)", fontsize=10)
     fig.tight_layout(rect=(0, 0.07, 1, 1))
+    return _saved(fig, path)
+
+
+def _saved(fig, path: str | Path | None):
     if path is not None:
         path = Path(path)
         staging = path.with_name(f".{path.name}.partial.png")  # written whole, then renamed: never a half image
         fig.savefig(staging, dpi=120)
         os.replace(staging, path)
     return fig
+
+
+#: (line label, regime, metric) of paper 1's depth figure
+DEPTH_LINES = [("answers, with reasoning", "joint_reasoning", "answer_accuracy"),
+               ("explanations, with reasoning", "joint_reasoning", "explanation_accuracy"),
+               ("answers, without", "joint", "answer_accuracy"),
+               ("explanations, without", "joint", "explanation_accuracy")]
+
+
+def depth_cells(results: dict[str, Any]) -> dict[int, dict[str, dict[str, Any]]]:
+    """{comparisons: {regime: cell}} of decision-tree tasks asked with paper 1's protocols, when the run holds
+    trees of at least two depths with both `joint` and `joint_reasoning` (paper 1's depth study); else {}."""
+    by_depth: dict[int, dict[str, dict[str, Any]]] = {}
+    for task_key, cells in paper1_cells(results).items():
+        task = results["tasks"][task_key]
+        comparisons = (task.get("params") or {}).get("comparisons")
+        if task.get("name") == "decision_tree" and comparisons and {"joint", "joint_reasoning"} <= set(cells):
+            by_depth[int(comparisons)] = cells
+    return dict(sorted(by_depth.items())) if len(by_depth) >= 2 else {}
+
+
+def depth_figure(results: dict[str, Any], path: str | Path | None = None):
+    """Paper 1's depth figure: answer and explanation accuracy against the tree's comparisons per path, with and
+    without reasoning, 95% intervals as error bars; returns the Figure and writes it to `path` when given."""
+    from matplotlib.figure import Figure
+
+    cells = depth_cells(results)
+    depths = list(cells)
+    fig = Figure(figsize=(5.5, 3.8))
+    ax = fig.subplots()
+    for label, regime, metric in DEPTH_LINES:
+        values = [_value(cells[d][regime]["metrics"], metric) for d in depths]
+        ax.errorbar(depths, [v for v, _, _ in values], yerr=[[lo for _, lo, _ in values], [hi for _, _, hi in values]],
+                    marker="o" if "answers" in label else "s", linestyle="-" if "with reasoning" in label else "--",
+                    capsize=3, label=label)
+    ax.set_xticks(depths)
+    ax.set_xlabel("comparisons per path (tree depth)")
+    ax.set_ylabel("accuracy (95% CI)")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=8, loc="lower left")
+    ax.set_title(f"{results['experiment']}: accuracy against depth (paper 1)", fontsize=10)
+    fig.tight_layout()
+    return _saved(fig, path)
