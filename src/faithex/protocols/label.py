@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from faithex.lm.generation import generate, render
 from faithex.protocols.base import (
     Protocol,
     ProtocolContext,
@@ -29,6 +28,8 @@ class LabelProtocol(Protocol):
         return "answer" in regime.kinds
 
     def run(self, ctx: ProtocolContext, examples: Sequence[Example]) -> Iterator[list[Sample]]:
+        from faithex.lm.generation import render  # torch: imported when a model is asked, not at start-up
+
         ctx.activate("answer")
         prompts = [render(ctx.tokenizer, ctx.regime.prompt("answer", ctx.task, e, ctx.options)) for e in examples]
         for batch in length_sorted_batches([len(p) for p in prompts], ctx.batch_size):
@@ -65,6 +66,8 @@ class Generate(LabelProtocol):
     description = "the answer generated greedily and parsed into a label"
 
     def run_batch(self, ctx: ProtocolContext, examples: list[Example], prompts: list[list[int]]) -> list[Sample]:
+        from faithex.lm.generation import generate
+
         budget = token_budget(ctx.tokenizer, [ctx.task.answer_text(label) for label in ctx.task.labels])
         texts = generate(ctx.model, ctx.tokenizer, prompts, budget, batch_size=ctx.batch_size,
                          precision=ctx.precision, on_batch=ctx.on_batch)

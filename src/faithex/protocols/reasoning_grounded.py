@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from faithex.lm.generation import generate, generate_branches, render
 from faithex.protocols.base import (
     Protocol,
     ProtocolContext,
@@ -39,6 +38,8 @@ class AnswerAndExplanation(Protocol):
         return int(self.with_reasoning) + (1 if len(regime.adapters) == 1 else 2)
 
     def run(self, ctx: ProtocolContext, examples: Sequence[Example]) -> Iterator[list[Sample]]:
+        from faithex.lm.generation import render  # torch: imported when a model is asked, not at start-up
+
         budgets = _budgets(ctx)
         first = "reasoning" if self.with_reasoning else "answer"
         first_prompts = [render(ctx.tokenizer, ctx.regime.prompt(first, ctx.task, e, ctx.options)) for e in examples]
@@ -46,6 +47,8 @@ class AnswerAndExplanation(Protocol):
             yield self._run_batch(ctx, [examples[i] for i in batch], budgets)
 
     def _run_batch(self, ctx: ProtocolContext, examples: list[Example], budgets: dict[str, int]) -> list[Sample]:
+        from faithex.lm.generation import generate, generate_branches, render
+
         tokenizer, regime, options = ctx.tokenizer, ctx.regime, ctx.options
         generation = dict(batch_size=ctx.batch_size, precision=ctx.precision, on_batch=ctx.on_batch)
         prompts: dict[str, list[list[int]]] = {}
