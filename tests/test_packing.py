@@ -400,7 +400,7 @@ PACKED_SETTINGS = {"precision": "fp32", "epochs": 2, "batch_size": 2, "lora_r": 
                    "learning_rate": 1e-2, "seed": 3, "pack_shared_prefixes": True}
 TOTAL_STEPS, STEPS_PER_EPOCH = 8, 4
 
-from test_training_resume import SLOW_TRAINING  # noqa: E402  (the same slowed-down child process)
+from test_training_resume import SLOW_TRAINING, crash_after  # noqa: E402  (the same crash and kill helpers)
 
 
 def adapter_difference(first: Path, second: Path) -> float:
@@ -426,15 +426,7 @@ def test_packed_training_interrupted_resumes_to_the_same_adapter(
 ):
     records, adapter_dir = regime_records("joint_reasoning", 8), tmp_path / "adapter"
     config = TrainConfig(**PACKED_SETTINGS, checkpoint_steps=1)
-    fast_loss, calls = lora._completion_loss, []
-
-    def crashing_loss(model, inputs):
-        calls.append(1)
-        if len(calls) > crash_at:
-            raise KeyboardInterrupt("simulated crash")
-        return fast_loss(model, inputs)
-
-    monkeypatch.setattr(lora, "_completion_loss", crashing_loss)
+    crash_after(monkeypatch, crash_at)
     with pytest.raises(KeyboardInterrupt):
         train_adapter(tiny_model_dir, records, config, adapter_dir)
     monkeypatch.undo()
