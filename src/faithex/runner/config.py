@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from faithex.errors import ConfigError, FaithexError
+from faithex.explanations import check_explanation_source
 from faithex.protocols import get_protocol
 from faithex.regimes import CONFIGURATIONS, get_regime
 from faithex.tasks import get_task
@@ -40,6 +41,14 @@ class TaskSpec(BaseModel):
     n_train: int | None = Field(2000, gt=0, description="training examples (null: the whole training split)")
     n_test: int | None = Field(200, gt=0, description="test examples (null: the whole test split)")
     icl_shots: int = Field(0, ge=0, description="demonstrations per input for separate_icl (paper 1: 5 LR, 20 DT)")
+    explanations: str = Field("task", description="explanations of the training examples: `task` (the task's own), "
+                              "`evidence` (or `evidence:sentiment`, `evidence:topic`: words found without a model), "
+                              "or an annotations JSONL of `faithex annotate` (docs/explanations.md)")
+
+    @field_validator("explanations")
+    @classmethod
+    def _known_explanations(cls, value: str) -> str:
+        return check_explanation_source(value)
 
     @property
     def key(self) -> str:

