@@ -226,7 +226,7 @@ def test_per_class_adds_recall_entries():
 
 def test_paper1_metrics_declare_what_they_read():
     assert get_metric("answer_accuracy").requires == ("gold", "outputs.answer")
-    assert get_metric("alignment_rate").requires == ("outputs.answer", "outputs.explanation")
+    assert get_metric("alignment_rate").requires == ("outputs.answer", "parsed.explanation")
     assert get_metric("reasoning_exact_match").requires == ("outputs.reasoning", "gold_reasoning")
     assert all(get_metric(name).requires for name in list_metrics())
 
@@ -376,3 +376,27 @@ def test_paired_seed_test_refuses_different_seeds():
         paired_seed_test({0: 1.0, 1: 2.0}, {0: 1.0, 2: 2.0})
     with pytest.raises(ValueError, match="one value per seed"):
         paired_seed_test([1.0, 2.0], [1.0])
+
+
+def test_free_text_explanations_get_no_explanation_metrics():
+    # paper 2's explain_then_score writes an explanation no parser reads as a decision: `parsed` leaves it out
+    samples = [{**label_sample(i, gold, gold, explanation="The reply is fluent."), "parsed": {"answer": gold}}
+               for i, gold in enumerate([0, 1, 2, 1])]
+    out = evaluate_samples(samples, labels=THREE)
+    assert not {"explanation_accuracy", "explanation_failure", "alignment_rate", "alignment_failure"} & set(out)
+    assert out["answer_accuracy"]["value"] == 1.0
+    # paper 1's unreadable explanation (raw text, parse None) still counts as a failure
+    failed = [{**s, "parsed": {"answer": s["gold"], "explanation": None}} for s in samples]
+    assert evaluate_samples(failed, labels=THREE)["explanation_failure"]["value"] == 1.0
+
+
+def test_mean_absolute_error_on_an_ordinal_scale():
+    scale = [1, 2, 3, 4, 5]
+    golds, answers = [0, 4, 2, 1], [0, 2, None, 3]  # distances 0, 2, (unreadable: left out), 2
+    samples = [{**label_sample(i, g, a), "scale": scale} for i, (g, a) in enumerate(zip(golds, answers))]
+    out = evaluate_samples(samples, labels=range(5))
+    assert out["mean_absolute_error"]["value"] == pytest.approx(4 / 3)
+    assert out["mean_absolute_error"]["n"] == 3
+    # unordered categories carry no scale: no MAE
+    plain = [label_sample(i, g, a) for i, (g, a) in enumerate(zip(golds, answers))]
+    assert "mean_absolute_error" not in evaluate_samples(plain, labels=range(5))

@@ -77,3 +77,24 @@ def test_depth_figure_plots_accuracy_against_comparisons_with_and_without_reason
     assert lines["answers, with reasoning"] == [0.95, 0.9, 0.8]
     assert [round(v, 2) for v in lines["explanations, without"]] == [0.8, 0.6, 0.5]
     assert depth_cells({**results, "cells": cells[:2]}) == {}  # one depth only: no depth figure
+
+
+def test_demo_of_paper_2_reads_the_paired_tests_against_label_only():
+    from faithex.cli.demo import paper2_summary
+
+    row = {"task": "on_topic", "seed": 0, "metric": "answer_accuracy", "baseline": "label_only", "low": 0.02,
+           "high": 0.12, "p_value": 0.01}
+    results = {"comparisons": [
+        {**row, "regime": "label_explanation", "a": 0.62, "b": 0.55, "diff": 0.07, "mcnemar_p": 0.004},
+        {**row, "regime": "bag_of_words_explanation", "a": 0.56, "b": 0.55, "diff": 0.01, "mcnemar_p": 0.8},
+        {**row, "regime": "label_explanation", "seed": "all", "a": 0.6, "b": 0.5, "diff": 0.1, "mcnemar_p": None},
+        {**row, "regime": "label_explanation", "metric": "macro_f1", "a": 0.4, "b": 0.5, "diff": -0.1,
+         "mcnemar_p": None},
+    ]}
+    lines = paper2_summary(results).splitlines()
+    assert lines == [
+        "label_explanation beats label_only on on_topic: accuracy 0.620 vs 0.550 (difference +0.070, "
+        "95% CI [+0.020, +0.120], paired p = 0.004)",
+        "bag_of_words_explanation is above, not significantly, label_only on on_topic: accuracy 0.560 vs 0.550 "
+        "(difference +0.010, 95% CI [+0.020, +0.120], paired p = 0.8)",
+    ]

@@ -42,9 +42,9 @@ _ANSWER_MARKER = "FAITHEX_ANSWER_MARKER"
 class LabelScores:
     """Scores of k labels for n examples.
 
-    `summed[i, j]`: log-probability of label j's tokens (end-of-turn included) after prompt i. `token_counts[i, j]`:
-    how many tokens that is (it can differ between examples where a label merges with the prompt's last token).
-    `label_tokens[i][j]`: those token ids."""
+    `summed[i, j]`: log-probability of label j's tokens (its closing included: by default the end of turn) after
+    prompt i. `token_counts[i, j]`: how many tokens that is (it can differ between examples where a label merges
+    with the prompt's last token). `label_tokens[i][j]`: those token ids."""
 
     labels: list[str]
     summed: torch.Tensor
@@ -192,14 +192,21 @@ def label_scores(
     batch_size: int = 32,
     precision: str = "fp32",
     on_batch: Callable[[int], None] | None = None,
+    closing: str | None = None,
 ) -> LabelScores:
     """Log-probability of each label as the assistant's answer to each prompt.
 
     `prompts`: token ids of rendered chat prompts ending with the assistant header (as `render` returns).
     `label_texts`: the k answers, each scored with the end-of-turn token that closes it. Works on PEFT models (the
     active adapter applies). `on_batch(n)` is called after each batch of n examples. One forward pass per batch of
-    `batch_size` examples, whatever k (layout in the module docstring)."""
-    closing, _ = end_of_turn(tokenizer)
+    `batch_size` examples, whatever k (layout in the module docstring).
+    `closing`: the text scored after each label instead of the end of turn, for answers that go on after the label
+    (paper 2's "LABEL\nExplanation: ..." scores the label with "\n"); it is tokenised with the label, so a closing
+    that merges with the label's last characters is scored as the merged tokens."""
+    if closing is None:
+        closing, _ = end_of_turn(tokenizer)
+    elif not closing:
+        raise ValueError("closing must be a non-empty text (None: the end of the turn)")
     label_count = len(label_texts)
     summed = torch.zeros(len(prompts), label_count)
     token_counts = torch.zeros(len(prompts), label_count, dtype=torch.long)

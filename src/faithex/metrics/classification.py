@@ -15,12 +15,16 @@ not registered twice).
   per label ("recall/0", "recall/1", ...) rather than one entry holding a list, so that every results entry keeps
   the {value, low, high, n} shape that tables, plots and `compare` read; `n` is the class's number of examples, and
   the interval resamples those examples (the class count held fixed).
+- **mean_absolute_error**: for ordinal tasks only (paper 2's 1-5 ratings: the samples carry the task's `scale`, the
+  number each label stands for), mean |scale[answer] - scale[gold]|. An invalid answer has no distance: it is left
+  out (NaN), and counted by `answer_failure`; `score` never has one.
 - **confusion_matrix(samples, labels)**: gold x predicted counts, plus a column of invalid answers; not a metric (no
   single value), stored beside the metrics.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -85,6 +89,21 @@ def class_recall(samples: Sequence[Sample], labels: Sequence[int], label: int) -
     values = answer_accuracy(samples, labels)
     other_class = np.array([sample.get("gold") != label for sample in samples], dtype=bool)
     values[other_class] = np.nan
+    return values
+
+
+@register_metric("mean_absolute_error", family="error", higher_is_better=False, range=(0.0, math.inf),
+                 requires=(*_GOLD_ANSWER, "scale"),
+                 description="mean distance between answer and gold on the task's scale (ordinal tasks); invalid "
+                             "answers left out")
+def mean_absolute_error(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    slots = label_slots(samples, labels)
+    values = np.full(len(samples), np.nan)
+    for i, (sample, (gold, answer)) in enumerate(zip(samples, slots)):
+        scale = sample.get("scale")
+        if scale is None or np.isnan(gold) or answer == len(labels):
+            continue
+        values[i] = abs(float(scale[int(answer)]) - float(scale[int(gold)]))
     return values
 
 

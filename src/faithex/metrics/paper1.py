@@ -15,6 +15,8 @@ When a metric does not apply to a sample its value is NaN, and NaN is excluded f
   sample's raw `outputs[field]` text is not None. Without an `outputs` dict, answers and explanations count as
   generated (a None parse is a failure) while reasoning does not (configurations without reasoning simply have
   none): so `parsed.reasoning is None` is "no reasoning" -> NaN, unless a raw reasoning text exists -> failure.
+  A raw text that the sample's `parsed` dict leaves out entirely is free text that no parser reads as a decision
+  (paper 2's explanations): not generated, so no explanation metric applies.
 
 Gold fields are only ever compared with model outputs; no model metric is computed from gold fields alone.
 
@@ -87,6 +89,8 @@ def generated(sample: Sample, field: str) -> bool:
         return True
     outputs = sample.get("outputs")
     if isinstance(outputs, Mapping):
+        if isinstance(sample.get("parsed"), Mapping) and field not in sample["parsed"]:
+            return False  # free text the task does not read as a decision (paper 2's explanations): no metric of it
         return outputs.get(field) is not None
     return field not in _OPTIONAL_WITHOUT_OUTPUTS
 
@@ -125,8 +129,10 @@ def _output_column(samples: Sequence[Sample], field: str) -> list[Any]:
 
 # What each metric reads (registry `requires`): a metric is computed by default only where its fields exist.
 _GOLD_ANSWER = ("gold", "outputs.answer")
-_GOLD_EXPLANATION = ("gold", "outputs.explanation")
-_ANSWER_EXPLANATION = ("outputs.answer", "outputs.explanation")
+# Explanations are decisions only where the protocol parsed them (`parsed.explanation`, None for a failure): paper 2's
+# free-text explanations have none, and no explanation metric.
+_GOLD_EXPLANATION = ("gold", "parsed.explanation")
+_ANSWER_EXPLANATION = ("outputs.answer", "parsed.explanation")
 _REASONING = ("outputs.reasoning",)
 _REASONING_GOLD = ("outputs.reasoning", "gold_reasoning")
 _REASONING_ANSWER = ("outputs.reasoning", "outputs.answer")

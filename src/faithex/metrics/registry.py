@@ -35,7 +35,7 @@ Aggregate = Callable[[np.ndarray, np.ndarray, Sequence[int]], np.ndarray]
 PerLabelFn = Callable[[Sequence[Sample], Sequence[int], int], np.ndarray]
 
 #: The families a metric may belong to; reports group their tables by family.
-FAMILIES: tuple[str, ...] = ("accuracy", "alignment", "failure", "faithfulness", "plausibility")
+FAMILIES: tuple[str, ...] = ("accuracy", "error", "alignment", "failure", "faithfulness", "plausibility")
 
 #: Separates a per-label metric's name from its label: "recall/2".
 LABEL_SEPARATOR = "/"
@@ -60,11 +60,15 @@ def has_field(sample: Sample, path: str) -> bool:
     """Whether the sample holds `path` (not None).
 
     A model output counts as present when its raw text (`outputs.<field>`) or its parsed value (`parsed.<field>`) is:
-    a parse implies an output, and hand-made or older records may carry parsed decisions without raw texts.
+    a parse implies an output, and hand-made or older records may carry parsed decisions without raw texts. A
+    `parsed.<field>` holding None is present when the raw text is: the output was read, and could not be.
     """
     if sample_field(sample, path) is not None:
         return True
     head, _, field = path.partition(".")
+    if head == "parsed":
+        parsed = sample.get("parsed")
+        return isinstance(parsed, Mapping) and field in parsed and sample_field(sample, f"outputs.{field}") is not None
     return head == "outputs" and sample_field(sample, f"parsed.{field}") is not None
 
 

@@ -86,6 +86,7 @@ def sample_record(ctx: ProtocolContext, protocol: str, example: Example, prompts
         "outputs": outputs,
         "parsed": parsed,
         "parse_failed": [k for k, v in parsed.items() if v is None and outputs.get(k) is not None],
+        **({"scale": list(ctx.task.scale)} if ctx.task.scale is not None else {}),
         **extra,
     }
 

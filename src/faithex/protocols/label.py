@@ -48,7 +48,7 @@ class Score(LabelProtocol):
 
         names = [ctx.task.answer_text(label) for label in ctx.task.labels]
         scores = label_scores(ctx.model, ctx.tokenizer, prompts, names, batch_size=ctx.batch_size,
-                              precision=ctx.precision, on_batch=ctx.on_batch)
+                              precision=ctx.precision, on_batch=ctx.on_batch, closing=ctx.regime.label_closing)
         samples = []
         for i, example in enumerate(examples):
             best = int(scores.predicted[i])

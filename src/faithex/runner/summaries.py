@@ -11,7 +11,7 @@ from faithex.metrics import compare, paired_seed_test, seed_summary
 from faithex.runner.rundir import Cell
 
 #: Metrics the paired tests are run on (where both cells have them).
-COMPARED_METRICS = ("answer_accuracy", "macro_f1", "alignment_rate")
+COMPARED_METRICS = ("answer_accuracy", "macro_f1", "mean_absolute_error", "alignment_rate")
 
 
 def seed_summaries(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -61,6 +61,12 @@ class Task:
     #: Whether `fresh()` can draw another random classifier of the same family (needed by the in-context
     #: learning configuration, which trains on a new classifier for every example).
     supports_icl: bool = True
+    #: The system message of the `*_instructed` regimes (paper 2's "with system instruction" condition); None: one
+    #: built from the description and label names (`system_text`).
+    system_instruction: str | None = None
+    #: The number each label stands for, for ordinal tasks (paper 2's 1-5 ratings); samples then carry it and the
+    #: metrics add the mean absolute error. None: the labels are unordered categories.
+    scale: tuple[float, ...] | None = None
 
     def __init__(self, seed: int = 0, **params: Any) -> None:
         self.seed = seed
@@ -90,6 +96,15 @@ class Task:
 
     def answer_text(self, label: int) -> str:
         return self.label_names[label]
+
+    def system_text(self) -> str:
+        """The system message of the `*_instructed` regimes: `system_instruction`, else what the task is and which
+        answers it accepts."""
+        if self.system_instruction is not None:
+            return self.system_instruction
+        what = self.description.strip().rstrip(".") or f"the {self.name or 'classification'} task"
+        names = ", ".join(self.answer_text(label) for label in self.labels)
+        return f"You classify inputs. Task: {what}. Answer with exactly one of these labels: {names}."
 
     # -- reading the model's outputs back ----------------------------------------------------------------------
     def parse_answer(self, text: str) -> int | None:
