@@ -9,7 +9,7 @@ label metrics (macro_f1, recall/<label>).
 
 from __future__ import annotations
 
-from . import classification, paper1  # noqa: F401 - importing registers the metrics
+from . import classification, faithfulness, paper1  # noqa: F401 - importing registers the metrics
 from .classification import confusion_matrix
 from .comparison import MisalignedSamplesError, align_by_id, compare, summarise_seeds
 from .evaluate import applicable_metrics, evaluate_samples, per_example, summarise_metric

@@ -2,11 +2,13 @@
 
 - `reasoning_grounded`: paper 1's `direct` and `two_step`
 - `label`: `score` (label log-probabilities) and `generate` (label generated and parsed)
+- `explanation`: `explain_then_score` (paper 2's explanation-first regimes: explanation generated, then labels scored)
+- `self_consistency`: paper 3's `self_consistency_<style>[_1word][_generate][_from_prediction]` (Madsen's checks)
 
 Importing this package registers them all in `PROTOCOLS`.
 """
 
-from faithex.protocols import label, reasoning_grounded  # noqa: F401  (registers them)
+from faithex.protocols import explanation, label, reasoning_grounded, self_consistency  # noqa: F401  (registers them)
 from faithex.protocols.base import PROTOCOLS, Protocol, ProtocolContext, Sample, get_protocol, register_protocol
 
 __all__ = ["PROTOCOLS", "Protocol", "ProtocolContext", "Sample", "get_protocol", "register_protocol"]

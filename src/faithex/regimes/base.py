@@ -7,6 +7,7 @@ whose adapter it starts from (continual training). Regimes are registered instan
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,11 @@ def system(options: PromptOptions) -> Messages:
     return [] if options.system_prompt is None else [{"role": "system", "content": options.system_prompt}]
 
 
+def task_system(task: Task) -> Messages:
+    """The task's own system message (`Task.system_text`): the `*_instructed` regimes use it instead of the run's."""
+    return [{"role": "system", "content": task.system_text()}]
+
+
 def user(text: str) -> dict[str, str]:
     return {"role": "user", "content": text}
 
@@ -52,6 +58,15 @@ def record(prompt: Messages, completion: str | None) -> Record:
     return {"prompt": prompt, "completion": [assistant(completion)]}
 
 
+@dataclass
+class ModelRecords:
+    """What `Regime.model_records` builds: {adapter: records}, and a summary kept beside them in the run directory
+    (paper 3: what was kept or dropped per example and style, and the yields)."""
+
+    records: dict[str, list[Record]]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
 class Regime:
     """How examples become prompt/completion records and how the trained model is asked (see module docstring)."""
 
@@ -62,8 +77,14 @@ class Regime:
     kinds: tuple[str, ...] = ("answer",)
     """The outputs the trained model can be asked for."""
     default_protocol: str = "score"
+    label_closing: str | None = None
+    """What follows the label in the trained answer, scored with it by `score` (None: the end of the turn; paper 2's
+    label-first regimes: the newline before their explanation)."""
     starts_from: str | None = None
     """A regime whose trained adapter this one continues training (None: a fresh LoRA adapter)."""
+    needs_model: bool = False
+    """Whether the training records are built with the starting model (`model_records`, paper 3's pseudo-faithful
+    explanations); `records` then gives the part that needs no model, which `faithex validate` checks."""
 
     @property
     def trains(self) -> bool:
@@ -80,6 +101,13 @@ class Regime:
 
     def records(self, task: Task, examples: list[Example], options: PromptOptions) -> dict[str, list[Record]]:
         """{adapter name: [prompt/completion records]} for training."""
+        raise NotImplementedError
+
+    def model_records(self, model, tokenizer, task: Task, examples: list[Example], options: PromptOptions,
+                      batch_size: int = 8, precision: str = "fp32",
+                      on_batch: Callable[[int], None] | None = None) -> ModelRecords:
+        """Training records built with `model` (the base model, or base + the adapter this regime starts from),
+        for regimes with `needs_model`. `on_batch(n)` is called after each n examples."""
         raise NotImplementedError
 
     def input_text(self, task: Task, example: Example, options: PromptOptions) -> str:

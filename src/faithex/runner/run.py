@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from faithex.errors import ConfigError, RunDirectoryError
+from faithex.explanations import with_explanations
 from faithex.io import append_jsonl, atomic_write_text, read_complete_jsonl, read_jsonl, write_json, write_jsonl
 from faithex.protocols import ProtocolContext, get_protocol
 from faithex.regimes import PromptOptions, Regime, get_regime
@@ -103,15 +104,19 @@ def training_records(plan: Plan, task_key: str, regime_key: str) -> dict[str, li
 
 
 def load_task_data(experiment: Experiment, spec: TaskSpec, run_dir: RunDir) -> TaskData:
-    """The task and its splits; a run directory whose data files hold other examples is refused."""
+    """The task and its splits, the training examples explained as `spec.explanations` says; a run directory whose
+    data files hold other examples or explanations is refused."""
     task = get_task(spec.name, seed=experiment.seed, **spec.params)
     splits = {}
     for split, n in (("train", spec.n_train), ("test", spec.n_test)):
         splits[split] = task.examples(n, split)
+        if split == "train":
+            splits[split] = with_explanations(task, splits[split], spec.explanations)
         path = run_dir.data(spec.key, split)
-        if path.exists() and [r["id"] for r in read_jsonl(path)] != [e.id for e in splits[split]]:
+        if path.exists() and [(r["id"], r.get("explanation")) for r in read_jsonl(path)] != \
+                [(e.id, e.explanation) for e in splits[split]]:
             raise RunDirectoryError(f"{path} holds other examples than task '{spec.key}' gives now (its data "
-                                    "changed); pass another --out or remove that folder")
+                                    "or explanations changed); pass another --out or remove that folder")
     return TaskData(spec, task, splits["train"], splits["test"])
 
 
@@ -248,8 +253,11 @@ def train_cell(plan: Plan, cell: Cell, reporter: Reporter) -> dict[str, Any]:
         return {}
     folder = plan.run_dir.training(*cell.training)
     init = initial_adapter(plan, cell)
+    planned = plan.records[(cell.task, cell.regime)]
+    if regime.needs_model and any(not (folder / name / "train_result.json").exists() for name in planned):
+        planned = model_records(plan, cell, init, reporter)
     records = {}
-    for adapter, rows in plan.records[(cell.task, cell.regime)].items():
+    for adapter, rows in planned.items():
         target = folder / adapter
         done = target / "train_result.json"
         if done.exists():
@@ -263,6 +271,49 @@ def train_cell(plan: Plan, cell: Cell, reporter: Reporter) -> dict[str, Any]:
         records[adapter] = _training_record(read_json(Path(result.adapter_dir) / "train_result.json"))
     write_json(folder / CELL_FILE, cell_description(plan, cell))
     return records
+
+
+def model_records_path(run_dir: RunDir, cell: Cell) -> Path:
+    """Where the training records a regime builds with its starting model are kept (`.summary.json` beside)."""
+    return run_dir.root / "data" / f"{cell.task}-{cell.regime}-s{cell.seed}-records.jsonl"
+
+
+def model_records(plan: Plan, cell: Cell, init: str | None, reporter: Reporter) -> dict[str, list[dict[str, Any]]]:
+    """{adapter: records} of a regime that builds them with its starting model (`Regime.needs_model`, paper 3's
+    pseudo-faithful explanations): the base model, or base + `init`, is loaded, asked and freed before training.
+    The records and their summary are written to data/ (the records last: their file means done) and reused."""
+    import gc
+
+    from faithex.lm.models import choose_precision, load_model
+
+    path = model_records_path(plan.run_dir, cell)
+    if path.exists():
+        reporter.message(f"  training records already built, reusing {path}")
+    else:
+        regime, data = get_regime(plan.regimes[cell.regime].name), plan.tasks[cell.task]
+        reporter.message(f"  building training records with the starting model{f' ({init})' if init else ''}")
+        loaded = load_model(plan.model_source, adapter=init)
+        advance = reporter.progress(f"  {cell.regime}: training records", total=len(data.train))
+        try:
+            built = regime.model_records(loaded.model, loaded.tokenizer, data.task, data.train,
+                                         plan.options(cell.task, regime),
+                                         batch_size=plan.experiment.inference.batch_size,
+                                         precision=choose_precision(plan.experiment.inference.precision),
+                                         on_batch=advance)
+        finally:
+            reporter.done()
+            del loaded
+            gc.collect()  # the model is freed before training loads its own
+        write_json(path.with_suffix(".summary.json"), built.summary)
+        write_jsonl(path, [{"adapter": name, **row} for name, rows in built.records.items() for row in rows])
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in read_jsonl(path):
+        grouped.setdefault(row.pop("adapter"), []).append(row)
+    kinds: dict[str, int] = {}
+    for row in (row for rows in grouped.values() for row in rows):
+        kinds[row.get("kind", "?")] = kinds.get(row.get("kind", "?"), 0) + 1
+    reporter.message(f"  training records: {', '.join(f'{kind} {n}' for kind, n in kinds.items())}")
+    return grouped
 
 
 def _training_record(result: dict[str, Any]) -> dict[str, Any]:

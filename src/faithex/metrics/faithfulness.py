@@ -1,0 +1,132 @@
+"""Faithfulness metrics: Madsen et al.'s self-consistency checks and ERASER's comprehensiveness and sufficiency.
+
+Self-consistency (samples of the `self_consistency_*` protocols, which record `self_consistency.correct` and
+`self_consistency.faithful`; a cell holds one style, so every metric here is per style):
+
+- **self_consistency_faithfulness**: faithful among the correctly classified examples whose check completed (the
+  explanation and both classifications were read). This is the number Madsen et al.'s plots show
+  (`faithful_and_correct / correct`), and the headline figure.
+- **self_consistency_faithfulness_parsed**: faithful among all examples whose check completed, correct or not
+  (Madsen's `faithful / (total - mismatch)`).
+- **self_explanation_failure**: share of the requested self-explanations that could not be read (no named word in
+  the input, no [REDACTED] or not the paragraph, an empty or unchanged edit).
+- **self_consistency_classification_failure**: share of examples where a generated classification, of the paragraph
+  or of the intervened paragraph, stated no label and no "unknown" (always 0 when answers are scored).
+- **self_consistency_accuracy**: the classification of the original paragraph against gold; "unknown" and
+  unreadable answers count as wrong (paper 1's accuracy_all convention).
+
+ERASER (samples that carry an `eraser` record, as `faithex.faithfulness.eraser.Eraser.to_dict` writes it):
+**aopc_comprehensiveness** and **aopc_sufficiency**, differences of the predicted label's log-probability, unbounded.
+
+Each is a mean of per-example values (NaN where it does not apply), so bootstrap intervals and paired tests come from
+`faithex.metrics.evaluate` as for every other metric.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .registry import Sample, register_metric
+
+_CHECK = ("self_consistency.style",)
+
+
+def _check(sample: Sample) -> Mapping[str, Any]:
+    record = sample.get("self_consistency")
+    return record if isinstance(record, Mapping) else {}
+
+
+def _per_sample(samples: Sequence[Sample], value: Callable[[Sample], float | None]) -> np.ndarray:
+    """One float per sample; None (does not apply) becomes NaN."""
+    values = [value(s) for s in samples]
+    return np.array([np.nan if v is None else float(v) for v in values], dtype=float)
+
+
+def _completed(record: Mapping[str, Any]) -> bool:
+    """Madsen's non-mismatch: the first classification and the faithfulness check both have a value."""
+    return record.get("correct") is not None and record.get("faithful") is not None
+
+
+@register_metric("self_consistency_faithfulness", family="faithfulness", higher_is_better=True, requires=_CHECK,
+                 description="faithful among correctly classified examples whose check completed (Madsen's plots)")
+def faithfulness_among_correct(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    def value(sample: Sample) -> float | None:
+        record = _check(sample)
+        return float(record["faithful"]) if _completed(record) and record["correct"] else None
+
+    return _per_sample(samples, value)
+
+
+@register_metric("self_consistency_faithfulness_parsed", family="faithfulness", higher_is_better=True,
+                 requires=_CHECK, description="faithful among all examples whose check completed, correct or not")
+def faithfulness_among_parsed(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    def value(sample: Sample) -> float | None:
+        record = _check(sample)
+        return float(record["faithful"]) if _completed(record) else None
+
+    return _per_sample(samples, value)
+
+
+@register_metric("self_explanation_failure", family="failure", higher_is_better=False, requires=_CHECK,
+                 description="share of requested self-explanations that could not be read")
+def self_explanation_failure(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    def value(sample: Sample) -> float | None:
+        if not _check(sample) or (sample.get("outputs") or {}).get("self_explanation") is None:
+            return None  # not asked (a counterfactual without a target)
+        return float((sample.get("parsed") or {}).get("self_explanation") is None)
+
+    return _per_sample(samples, value)
+
+
+@register_metric("self_consistency_classification_failure", family="failure", higher_is_better=False,
+                 requires=_CHECK, description="share of examples with an unreadable classification (before or after "
+                                              "the intervention)")
+def classification_failure(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    def value(sample: Sample) -> float | None:
+        if not _check(sample):
+            return None
+        failed = set(sample.get("parse_failed") or ())
+        return float(bool(failed & {"classification", "intervened_classification"}))
+
+    return _per_sample(samples, value)
+
+
+@register_metric("self_consistency_accuracy", family="accuracy", higher_is_better=True, requires=(*_CHECK, "gold"),
+                 description="the self-consistency prompt's classification against gold; unknown or unreadable "
+                             "counts as wrong")
+def self_consistency_accuracy(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    def value(sample: Sample) -> float | None:
+        if not _check(sample) or sample.get("gold") is None:
+            return None
+        return float(bool(_check(sample).get("correct")))
+
+    return _per_sample(samples, value)
+
+
+def _eraser_values(samples: Sequence[Sample], key: str) -> np.ndarray:
+    def value(sample: Sample) -> float | None:
+        record = sample.get("eraser")
+        number = record.get(key) if isinstance(record, Mapping) else None
+        return None if number is None or not math.isfinite(number) else number
+
+    return _per_sample(samples, value)
+
+
+@register_metric("aopc_comprehensiveness", family="faithfulness", higher_is_better=True, range=(-math.inf, math.inf),
+                 requires=("eraser.aopc_comprehensiveness",),
+                 description="ERASER: mean over top-k bins of f(x) - f(x without the top-k words), f = log-probability "
+                             "of the predicted label")
+def aopc_comprehensiveness(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    return _eraser_values(samples, "aopc_comprehensiveness")
+
+
+@register_metric("aopc_sufficiency", family="faithfulness", higher_is_better=False, range=(-math.inf, math.inf),
+                 requires=("eraser.aopc_sufficiency",),
+                 description="ERASER: mean over top-k bins of f(x) - f(only the top-k words); lower: the top words "
+                             "alone suffice")
+def aopc_sufficiency(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    return _eraser_values(samples, "aopc_sufficiency")
