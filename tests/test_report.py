@@ -98,3 +98,30 @@ def test_demo_of_paper_2_reads_the_paired_tests_against_label_only():
         "bag_of_words_explanation is above, not significantly, label_only on on_topic: accuracy 0.560 vs 0.550 "
         "(difference +0.010, 95% CI [+0.020, +0.120], paired p = 0.8)",
     ]
+
+
+def test_label_table_adds_the_mean_absolute_error_on_ordinal_tasks_and_paper3_gets_its_own_table():
+    from faithex.report.tables import tables
+
+    tasks = {"dq": {"chance_level": 0.2}, "tweets": {"chance_level": 0.8}}
+    rating = {"answer_accuracy": metric(0.5, 0.4, 0.6), "answer_failure": metric(0.0), "macro_f1": metric(0.45),
+              "mean_absolute_error": metric(0.75, 0.6, 0.9)}
+    check = {"self_consistency_faithfulness": metric(0.25, 0.1, 0.4), "self_explanation_failure": metric(0.1),
+             "self_consistency_faithfulness_parsed": metric(0.3), "self_consistency_accuracy": metric(0.9),
+             "self_consistency_classification_failure": metric(0.0)}
+    cells = [
+        {"task": "dq", "regime": "label_explanation", "protocol": "explain_then_score", "seed": 0, "metrics": rating},
+        {"task": "tweets", "regime": "pseudo_faithful", "protocol": "self_consistency_attribution", "seed": 0,
+         "metrics": check},
+    ]
+    (label_title, label_headers, label_rows), (check_title, check_headers, check_rows) = \
+        tables({"experiment": "x", "tasks": tasks, "cells": cells})
+    assert label_headers[-2:] == ["MAE", "Chance"]
+    assert label_rows == [["dq", "label_explanation", "explain_then_score", "0.500 (0.000) [0.40, 0.60]",
+                           "0.450 [0.45, 0.45]", "0.750 [0.60, 0.90]", "0.200"]]
+    assert check_title.startswith("self-consistency")
+    assert check_rows == [["tweets", "pseudo_faithful", "self_consistency_attribution", "0.250 (0.100) [0.10, 0.40]",
+                           "0.300 [0.30, 0.30]", "0.900 (0.000) [0.90, 0.90]", "0.800"]]
+    # tasks without a scale keep the old label table
+    plain = [{**cells[0], "metrics": {k: v for k, v in rating.items() if k != "mean_absolute_error"}}]
+    assert "MAE" not in tables({"experiment": "x", "tasks": tasks, "cells": plain})[0][1]

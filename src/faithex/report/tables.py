@@ -1,5 +1,7 @@
 """Results tables, in the terminal (rich) and as Markdown: paper 1's table for cells asked with `direct` or
-`two_step`, and a label table for cells asked with `score` or `generate`. Cells: `value (failure rate) [95% CI]`."""
+`two_step`, a label table for cells asked with `score`, `generate` or `explain_then_score` (with the mean absolute
+error where the task is an ordinal scale), and paper 3's faithfulness table for the self-consistency protocols.
+Cells: `value (failure rate) [95% CI]`."""
 
 from __future__ import annotations
 
@@ -17,8 +19,15 @@ LABEL_COLUMNS = [
     ("Accuracy", "answer_accuracy", "answer_failure"),
     ("Macro-F1", "macro_f1", None),
 ]
+#: Shown only when some cell has it (ordinal tasks: paper 2's 1-5 ratings).
+MAE_COLUMN = ("MAE", "mean_absolute_error", None)
+FAITHFULNESS_COLUMNS = [
+    ("Faithful (correct)", "self_consistency_faithfulness", "self_explanation_failure"),
+    ("Faithful (parsed)", "self_consistency_faithfulness_parsed", None),
+    ("Accuracy", "self_consistency_accuracy", "self_consistency_classification_failure"),
+]
 PAPER1_PROTOCOLS = ("direct", "two_step")
-LABEL_PROTOCOLS = ("score", "generate")
+LABEL_PROTOCOLS = ("score", "generate", "explain_then_score")
 
 
 def _cell(metrics: dict[str, Any], name: str, failure: str | None) -> str:
@@ -61,10 +70,23 @@ def tables(results: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]
     if paper1:
         out.append(("paper 1: value (failure rate) [95% CI]",
                     _headers(results, PAPER1_COLUMNS, False, "Configuration"), paper1))
-    labels = _rows(results, LABEL_PROTOCOLS, LABEL_COLUMNS, with_protocol=True)
+    label_columns = LABEL_COLUMNS + ([MAE_COLUMN] if _has_metric(results, MAE_COLUMN[1]) else [])
+    labels = _rows(results, LABEL_PROTOCOLS, label_columns, with_protocol=True)
     if labels:
-        out.append(("labels: value (failure rate) [95% CI]", _headers(results, LABEL_COLUMNS, True, "Regime"), labels))
+        out.append(("labels: value (failure rate) [95% CI]", _headers(results, label_columns, True, "Regime"), labels))
+    checks = _rows(results, _self_consistency_protocols(results), FAITHFULNESS_COLUMNS, with_protocol=True)
+    if checks:
+        out.append(("self-consistency: value (explanation / classification failure rate) [95% CI]",
+                    _headers(results, FAITHFULNESS_COLUMNS, True, "Regime"), checks))
     return out
+
+
+def _has_metric(results: dict[str, Any], name: str) -> bool:
+    return any(name in cell["metrics"] for cell in results["cells"])
+
+
+def _self_consistency_protocols(results: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(sorted({c["protocol"] for c in results["cells"] if "self_consistency_faithfulness" in c["metrics"]}))
 
 
 def paper1_rows(results: dict[str, Any]) -> list[list[str]]:
