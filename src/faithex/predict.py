@@ -16,7 +16,7 @@ from typing import Any
 from faithex.errors import DatasetError, RunDirectoryError
 from faithex.io import append_jsonl, read_complete_jsonl
 from faithex.regimes import PromptOptions, Regime, get_regime
-from faithex.runner.rundir import CELL_FILE
+from faithex.runner.rundir import CELL_FILE, SHARED
 from faithex.tasks import Example, Task, get_task
 
 
@@ -30,7 +30,8 @@ class Classifier:
 
     @property
     def regime(self) -> Regime:
-        return get_regime(self.description["regime"]["name"])
+        spec = self.description["regime"]
+        return get_regime(spec["name"]).configured(**(spec.get("params") or {}))
 
     def task(self) -> Task:
         spec = self.description["task"]
@@ -67,8 +68,9 @@ def _classifier_in_run(run_dir: Path, task: str | None, regime: str | None, seed
     description = {"model": experiment.model, "task": tasks[task_key].model_dump(),
                    "data_seed": experiment.seed, "regime": regimes[regime_key].model_dump(),
                    "seed": chosen_seed, "system_prompt": experiment.system_prompt}
-    folder = RunDir(run_dir).training(task_key, regime_key, chosen_seed)
-    if get_regime(regimes[regime_key].name).trains and not (folder / CELL_FILE).is_file():
+    spec = regimes[regime_key]  # a regime with `train_on` has one training for every task
+    folder = RunDir(run_dir).training(SHARED if spec.train_on else task_key, regime_key, chosen_seed)
+    if spec.regime().trains and not (folder / CELL_FILE).is_file():
         raise RunDirectoryError(f"{folder} holds no trained adapters: train that regime first")
     return Classifier(description, folder if folder.exists() else None)
 

@@ -7,9 +7,10 @@ whose adapter it starts from (continual training). Regimes are registered instan
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from faithex.errors import ConfigError
 from faithex.registry import Registry
@@ -82,6 +83,8 @@ class Regime:
     label-first regimes: the newline before their explanation)."""
     starts_from: str | None = None
     """A regime whose trained adapter this one continues training (None: a fresh LoRA adapter)."""
+    tunable: ClassVar[tuple[str, ...]] = ()
+    """Fields of a frozen dataclass regime that an experiment may set with `params:` (`parameters`, `configured`)."""
     needs_model: bool = False
     """Whether the training records are built with the starting model (`model_records`, paper 3's pseudo-faithful
     explanations); `records` then gives the part that needs no model, which `faithex validate` checks."""
@@ -123,6 +126,31 @@ class Regime:
     def adapter_for(self, kind: str) -> str | None:
         """Which adapter answers `kind` (None: the base model)."""
         return self.adapters[0] if self.adapters else None
+
+    def parameters(self) -> dict[str, Any]:
+        """The settings an experiment may change (a regime entry's `params:`), with their values here. None by
+        default; a frozen dataclass regime names its tunable fields in `tunable`."""
+        return {name: getattr(self, name) for name in self.tunable}
+
+    def configured(self, **params: Any) -> "Regime":
+        """This regime with `params` applied (no params: the registered regime itself, unchanged). An unknown
+        setting is a ConfigError that lists the accepted ones."""
+        if not params:
+            return self
+        accepted = self.parameters()
+        unknown = sorted(set(params) - set(accepted))
+        if unknown:
+            listed = ", ".join(accepted) if accepted else "none (this regime has no settings)"
+            raise ConfigError(f"regime '{self.name}' has no setting '{unknown[0]}'; accepted: {listed}")
+        try:
+            return self.with_parameters(params)
+        except ConfigError as error:  # a bad value: say whose
+            raise ConfigError(f"regime '{self.name}': {error}") from None
+
+    def with_parameters(self, params: dict[str, Any]) -> "Regime":
+        """A copy with `params` (already checked against `parameters()`) applied: `dataclasses.replace` for the
+        frozen dataclass regimes; regimes that keep their settings elsewhere override this."""
+        return dataclasses.replace(self, **params)
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "adapters": list(self.adapters), "kinds": list(self.kinds),

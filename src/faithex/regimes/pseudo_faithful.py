@@ -17,10 +17,11 @@ Per training example, on the starting model (the base model, or base + the adapt
      its answer is forced to begin with the paragraph up to w*; its most likely next tokens that are alphabetic
      words the model ends there (not "wasn" before "'t"), other than w* and the answers' own words ("positive",
      "unknown"), are the candidates (`proposals` of them);
-4. keep an explanation only where the check passes on the starting model: attribution, redaction: the redacted
-   paragraph is classified "unknown" (binary tasks: or neutral; `is_faithful`); counterfactual: a candidate edit is
-   classified as the target (all candidates of a batch verified in one scoring call; the most likely verified one
-   is kept), and the prediction was not the target already.
+4. keep an explanation only where it passes on the starting model: attribution, redaction, by `Settings.criterion`:
+   `changed` (default) the redacted paragraph's label differs from the prediction ("unknown" or another label;
+   papers.md 3.2), `check` it is exactly the protocols' check (`is_faithful`: "unknown", binary tasks: or
+   neutral); counterfactual: a candidate edit is classified as the target (all candidates of a batch verified in
+   one scoring call; the most likely verified one is kept), and the prediction was not the target already.
 
 Training records (one adapter, answering every kind the self-consistency protocols ask):
 
@@ -29,17 +30,19 @@ Training records (one adapter, answering every kind the self-consistency protoco
 
 the first for every training example (so accuracy is kept), the second for every kept explanation; each target is
 checked to read back as itself with the protocols' parsers. The outcome of every example and style (kept or dropped,
-and why) is returned beside the records (`PseudoFaithful.summary`): the yields per style. docs/faithfulness.md,
-"Pseudo-faithful training", has the choices and a measured yield.
+and why) is returned beside the records (`ModelRecords.summary`): the yields per style. `Settings` are what an
+experiment may change (`params:` of the regime entry, `PseudoFaithful.configured`). docs/faithfulness.md,
+"Pseudo-faithful training", has the choices and the measured yields.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
+from faithex.errors import ConfigError
 from faithex.faithfulness.self_consistency import (
     NEUTRAL,
     STYLES,
@@ -77,9 +80,14 @@ EXPLAINABLE = re.compile(r"\w")
 Span = tuple[int, int]
 
 
+#: When a redacted paragraph explains the prediction (attribution, redaction): see `Settings.criterion`.
+CRITERIA = ("changed", "check")
+
+
 @dataclass(frozen=True)
 class Settings:
-    """How explanations are derived and filtered (the registered regimes use the defaults)."""
+    """How explanations are derived and filtered (the registered regimes use the defaults; an experiment changes
+    them with `params:`, e.g. `{name: pseudo_faithful, params: {words_tried: 3, criterion: check}}`)."""
 
     method: str = "input_x_gradient"
     """The attribution method (`faithex.attribution.METHODS`)."""
@@ -92,6 +100,34 @@ class Settings:
     correct_only: bool = True
     """Explain only correctly classified examples: the trained model is taught the gold label, so an explanation of
     a wrong prediction would explain a decision it is trained not to make."""
+    criterion: str = "changed"
+    """Attribution and redaction: when the paragraph with the word redacted counts as explained. `changed`: its label
+    differs from the prediction on the whole paragraph ("unknown" or another label; papers.md 3.2's proposal).
+    `check`: exactly the self-consistency check the protocols measure (`is_faithful`: "unknown", binary tasks also
+    neutral); a classifier never trained to answer "unknown" passes it for no word (docs/faithfulness.md).
+    Counterfactuals always need the edit to read as their target."""
+    explained: int | None = None
+    """Explain only the first `explained` training examples (None: all); every example keeps its classification
+    record. Building an explanation asks the model several times, so this bounds the cost on a CPU."""
+
+    def __post_init__(self) -> None:
+        for name in ("words_tried", "proposals", "proposal_pool", "explained"):
+            value = getattr(self, name)
+            if not (value is None and name == "explained") and (
+                    isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ConfigError(f"setting '{name}' must be a positive integer, got {value!r}")
+        if not isinstance(self.correct_only, bool):
+            raise ConfigError(f"setting 'correct_only' must be true or false, got {self.correct_only!r}")
+        if self.criterion not in CRITERIA:
+            raise ConfigError(f"setting 'criterion' must be one of {', '.join(CRITERIA)}, got {self.criterion!r}")
+        if not isinstance(self.method, str):
+            raise ConfigError(f"setting 'method' must be an attribution method's name, got {self.method!r}")
+
+    def passes(self, wording: Wording, style: str, prediction: Decision, after: Decision | None) -> bool:
+        """Whether a redaction (attribution, redaction styles) explains `prediction` by this criterion."""
+        if self.criterion == "check":
+            return bool(is_faithful(wording, style, after))
+        return after is not None and after != prediction
 
 
 # -- what the model is asked (a fake in tests; `LoadedOracle` on a real model) ---------------------------------------
@@ -169,7 +205,8 @@ def explain_examples(oracle: Oracle, wording: Wording, examples: Sequence[Exampl
     candidates = {i: w for i, w in words.items() if w}
     redacting = [s for s in styles if s in ("attribution", "redaction")]
     if redacting and candidates:
-        for index, results in _redaction_checks(oracle, wording, examples, candidates, redacting).items():
+        for index, results in _redaction_checks(oracle, wording, examples, predictions, candidates, redacting,
+                                                settings).items():
             outcomes[index].styles.update(results)
     if "counterfactual" in styles and candidates:
         for index, result in _counterfactual_checks(oracle, wording, examples, predictions, candidates,
@@ -199,10 +236,11 @@ def _distinct_words(ranking: Sequence[tuple[str, Span]]) -> list[tuple[str, Span
     return kept
 
 
-def _redaction_checks(oracle: Oracle, wording: Wording, examples: Sequence[Example],
-                      candidates: dict[int, list[tuple[str, Span]]], styles: list[str]) -> dict[int, dict]:
+def _redaction_checks(oracle: Oracle, wording: Wording, examples: Sequence[Example], predictions: Sequence[Decision],
+                      candidates: dict[int, list[tuple[str, Span]]], styles: list[str],
+                      settings: Settings) -> dict[int, dict]:
     """Attribution and redaction: every tried word redacted, all classified in one call; per example and style the
-    best-ranked word whose redaction reads "unknown" (or neutral) and whose explanation parses back."""
+    best-ranked word whose redaction passes `settings.criterion` and whose explanation parses back."""
     asked = [(i, rank, word) for i, words in candidates.items() for rank, (word, _) in enumerate(words, 1)]
     redacted = [redact_words(examples[i].input, [word]) for i, _, word in asked]
     after = oracle.classify(redacted)
@@ -218,7 +256,7 @@ def _redaction_checks(oracle: Oracle, wording: Wording, examples: Sequence[Examp
             for rank, word, text, decision in attempts:
                 explanation = word if style == "attribution" else text
                 outcome = StyleOutcome(True, None, word, rank, explanation, text, wording.name_of(decision))
-                if not is_faithful(wording, style, decision):
+                if not settings.passes(wording, style, predictions[i], decision):
                     outcome.kept, outcome.reason, outcome.explanation = False, "not faithful", None
                 elif not _parses_back(style, explanation, paragraph):
                     outcome.kept, outcome.reason, outcome.explanation = False, "does not parse back", None
@@ -321,11 +359,13 @@ def explanation_messages(wording: Wording, style: str, example: Example, options
 
 def training_rows(wording: Wording, examples: Sequence[Example], outcomes: Sequence[ExampleOutcome],
                   options: PromptOptions) -> list[Record]:
-    """Per example, its classification record, then one record per kept explanation."""
+    """Per example, its classification record, then one record per kept explanation. `outcomes` may cover only
+    the first examples (`Settings.explained`): the rest are classified, not explained."""
     rows = []
-    for example, outcome in zip(examples, outcomes):
+    for index, example in enumerate(examples):
         rows.append({**classification_record(wording, example, options), "kind": "answer", "id": example.id})
-        for style, result in outcome.styles.items():
+        styles = outcomes[index].styles if index < len(outcomes) else {}
+        for style, result in styles.items():
             if result.kept:
                 rows.append({**record(explanation_messages(wording, style, example, options), result.explanation),
                              "kind": style, "id": example.id})
@@ -497,6 +537,19 @@ class PseudoFaithful(Regime):
     default_protocol: str = "self_consistency_attribution_1word"
     needs_model: bool = True
 
+    def parameters(self) -> dict[str, Any]:
+        """The `Settings` fields: what `params:` may change."""
+        return asdict(self.settings)
+
+    def with_parameters(self, params: dict[str, Any]) -> "PseudoFaithful":
+        if "method" in params:  # the method registry imports torch: checked only where a method is named
+            from faithex.attribution import METHODS
+
+            if params["method"] not in METHODS.names():
+                raise ConfigError(f"setting 'method': unknown attribution method {params['method']!r}; "
+                                  f"accepted: {', '.join(METHODS.names())}")
+        return replace(self, settings=replace(self.settings, **params))
+
     def prompt(self, kind: str, task: Task, example: Example, options: PromptOptions,
                reasoning: str | None = None) -> Messages:
         """Kind "answer": the self-consistency classification prompt (what the adapter is trained on); a style:
@@ -514,13 +567,15 @@ class PseudoFaithful(Regime):
     def model_records(self, model, tokenizer, task: Task, examples: list[Example], options: PromptOptions,
                       batch_size: int = 8, precision: str = "fp32",
                       on_batch: Callable[[int], None] | None = None) -> ModelRecords:
-        """Explanations derived and checked on `model` (the starting model), in chunks of `batch_size` examples."""
+        """Explanations derived and checked on `model` (the starting model), in chunks of `batch_size` examples;
+        only the first `settings.explained` examples are explained (all get their classification record)."""
         wording = Wording.of(task)
         oracle = LoadedOracle(model, tokenizer, task, wording, options, self.settings, batch_size, precision)
         model.eval()
         outcomes: list[ExampleOutcome] = []
-        for begin in range(0, len(examples), batch_size):
-            chunk = examples[begin:begin + batch_size]
+        explained = examples[:self.settings.explained]
+        for begin in range(0, len(explained), batch_size):
+            chunk = explained[begin:begin + batch_size]
             outcomes += explain_examples(oracle, wording, chunk, self.styles, self.settings)
             if on_batch:
                 on_batch(len(chunk))

@@ -8,6 +8,8 @@
       - {name: tweet_sentiment, n_train: 600, n_test: 200}
       - {name: decision_tree, id: dt-deep, params: {comparisons: 3}}     # `id` tells apart a task listed twice
     regimes: [zero_shot, label_only, {name: label_only, id: label_more, starts_from: label_only}]
+    # a regime's own settings; one adapter trained on several tasks' data and asked on every task:
+    #   {name: pseudo_faithful, params: {words_tried: 3, criterion: changed}, train_on: [tweet_sentiment]}
     protocols: [score, generate]   # default: each regime's own protocol
     train: {epochs: 1, learning_rate: 1.0e-3}
     inference: {batch_size: 32, precision: auto}
@@ -29,6 +31,7 @@ from faithex.errors import ConfigError, FaithexError
 from faithex.explanations import check_explanation_source
 from faithex.protocols import get_protocol
 from faithex.regimes import CONFIGURATIONS, get_regime
+from faithex.runner.rundir import SHARED
 from faithex.tasks import get_task
 from faithex.training import TrainConfig
 
@@ -63,10 +66,25 @@ class RegimeSpec(BaseModel):
         None, description="continue training the adapter of another regime id of this experiment (same task and "
                           "seed), or of an adapter folder; default: the regime's own `starts_from`, else a fresh one")
     protocols: list[str] | None = Field(None, description="protocols asking this regime (default: the experiment's)")
+    params: dict[str, Any] = Field(default_factory=dict, description="the regime's own settings "
+                                   "(`Regime.parameters()`; e.g. pseudo_faithful's words_tried, criterion)")
+    train_on: list[str] | None = Field(
+        None, min_length=1, description="task ids whose training data, concatenated, train ONE adapter per seed "
+                                        "(adapters/_shared/<regime>/s<seed>), asked on every task of the "
+                                        "experiment; default: each task trains its own")
 
     @property
     def key(self) -> str:
         return self.id or self.name
+
+    @property
+    def shared(self) -> bool:
+        """Whether one training serves every task (`train_on`)."""
+        return self.train_on is not None
+
+    def regime(self):
+        """The registered regime with this entry's `params` applied."""
+        return get_regime(self.name).configured(**self.params)
 
 
 class InferenceSpec(BaseModel):
@@ -119,7 +137,7 @@ class Experiment(BaseModel):
         return TrainConfig(**{"seed": self.seed if seed is None else seed, **self.train})
 
     def protocols_for(self, spec: RegimeSpec) -> list[str]:
-        regime = get_regime(spec.name)
+        regime = spec.regime()
         return list(spec.protocols or self.protocols or [regime.default_protocol])
 
 
@@ -187,25 +205,44 @@ def _describe(error: dict[str, Any], accepted: list[str] | None = None) -> str:
 
 
 def check_names(experiment: Experiment) -> None:
-    """Every task, regime and protocol exists, ids are unique, protocols can ask their regimes, and every
-    `starts_from` names a regime listed before it or an adapter folder."""
+    """Every task, regime and protocol exists, ids are unique, regime settings are the regime's own, protocols can
+    ask their regimes, every `starts_from` names a regime listed before it or an adapter folder, and every
+    `train_on` names tasks of the experiment."""
     for spec in experiment.tasks:
         get_task(spec.name, seed=experiment.seed, **spec.params)
-    _unique("task", [spec.key for spec in experiment.tasks])
+    task_keys = [spec.key for spec in experiment.tasks]
+    _unique("task", task_keys)
+    if SHARED in task_keys:
+        raise ConfigError(f"task id '{SHARED}' is reserved (the adapters of regimes with `train_on`); give another")
     specs = experiment.regime_specs()
     _unique("regime", [spec.key for spec in specs])
-    seen: set[str] = set()
+    earlier: dict[str, RegimeSpec] = {}
     for spec in specs:
-        regime = get_regime(spec.name)
+        regime = spec.regime()
         for name in experiment.protocols_for(spec):
             if not get_protocol(name).supports(regime):
                 raise ConfigError(f"protocol '{name}' cannot ask regime '{spec.key}' (it asks for "
                                   f"{', '.join(regime.kinds)}; its own protocol is '{regime.default_protocol}')")
-        _check_start(spec, regime, seen)
-        seen.add(spec.key)
+        _check_train_on(spec, regime, task_keys)
+        _check_start(spec, regime, earlier)
+        earlier[spec.key] = spec
 
 
-def _check_start(spec: RegimeSpec, regime, earlier: set[str]) -> None:
+def _check_train_on(spec: RegimeSpec, regime, task_keys: list[str]) -> None:
+    if spec.train_on is None:
+        return
+    if not regime.trains:
+        raise ConfigError(f"regime '{spec.key}' trains nothing; `train_on` applies to regimes that train")
+    unknown = [key for key in spec.train_on if key not in task_keys]
+    if unknown:
+        raise ConfigError(f"regime '{spec.key}': train_on names '{unknown[0]}', which is not a task id of this "
+                          f"experiment ({', '.join(task_keys)})")
+    repeated = sorted({key for key in spec.train_on if spec.train_on.count(key) > 1})
+    if repeated:
+        raise ConfigError(f"regime '{spec.key}': train_on names '{repeated[0]}' twice")
+
+
+def _check_start(spec: RegimeSpec, regime, earlier: dict[str, RegimeSpec]) -> None:
     start = spec.starts_from or regime.starts_from
     if start is None:
         return
@@ -214,6 +251,11 @@ def _check_start(spec: RegimeSpec, regime, earlier: set[str]) -> None:
     if start not in earlier and not (Path(start) / "adapter_config.json").is_file():
         raise ConfigError(f"regime '{spec.key}' starts from '{start}', which is neither a regime listed before it "
                           "nor an adapter folder")
+    if spec.shared and start in earlier and not earlier[start].shared:
+        # One adapter trained on several tasks cannot start from one adapter per task: which one?
+        raise ConfigError(f"regime '{spec.key}' trains one adapter on {', '.join(spec.train_on or [])} but starts "
+                          f"from '{start}', which trains one per task; start it from a regime with `train_on` or "
+                          "from an adapter folder")
 
 
 def _unique(kind: str, keys: list[str]) -> None:

@@ -4,7 +4,9 @@ directory (layout: `faithex.runner.rundir`), skipping whatever is already done.
 Everything a run needs is checked before anything is written (`prepare`): the model resolves, the run directory is
 usable and holds no other experiment, every task's data loads, every regime can build its training records. Then
 per task and regime, each training seed trains once (its adapters are reused by every protocol and by reruns), and
-each cell's samples are appended batch by batch, so a killed run resumes where it stopped.
+each cell's samples are appended batch by batch, so a killed run resumes where it stopped. A regime with
+`train_on` trains once per seed on the listed tasks' records together (adapters/_shared/<regime>/s<seed>), and that
+one training answers the cells of every task.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from faithex.errors import ConfigError, RunDirectoryError
 from faithex.explanations import with_explanations
 from faithex.io import append_jsonl, atomic_write_text, read_complete_jsonl, read_jsonl, write_json, write_jsonl
 from faithex.protocols import ProtocolContext, get_protocol
-from faithex.regimes import PromptOptions, Regime, get_regime
+from faithex.regimes import PromptOptions, Regime
 from faithex.runner import provenance
 from faithex.runner.config import Experiment, RegimeSpec, TaskSpec
-from faithex.runner.rundir import CELL_FILE, Cell, RunDir
+from faithex.runner.rundir import CELL_FILE, SHARED, Cell, RunDir
 from faithex.tasks import Example, Task, get_task
 
 
@@ -62,6 +64,25 @@ class Plan:
     cells: list[Cell]
     skipped: list[str] = field(default_factory=list)
 
+    def regime(self, regime_key: str) -> Regime:
+        """The regime of an entry, its `params` applied."""
+        return self.regimes[regime_key].regime()
+
+    def training_task(self, task_key: str, regime_key: str) -> str:
+        """Whose training a (task, regime) cell uses: the task's own, or SHARED for a regime with `train_on`."""
+        return SHARED if self.regimes[regime_key].shared else task_key
+
+    def training_key(self, cell: Cell) -> tuple[str, str, int]:
+        """What the cell's adapters depend on: cells with the same key share one training."""
+        return (self.training_task(cell.task, cell.regime), cell.regime, cell.seed)
+
+    def training_dir(self, task_key: str, regime_key: str, seed: int) -> Path:
+        return self.run_dir.training(self.training_task(task_key, regime_key), regime_key, seed)
+
+    def training_tasks(self, task_key: str, regime_key: str) -> list[str]:
+        """The tasks whose training data trains the cell's adapters."""
+        return list(self.regimes[regime_key].train_on or [task_key])
+
     def options(self, task_key: str, regime: Regime) -> PromptOptions:
         data, experiment = self.tasks[task_key], self.experiment
         shots = data.spec.icl_shots
@@ -81,22 +102,39 @@ def prepare(experiment: Experiment, run_dir: str | Path, resolve: bool = True) -
     tasks = {spec.key: load_task_data(experiment, spec, folder) for spec in experiment.tasks}
     regimes = {spec.key: spec for spec in experiment.regime_specs()}
     plan = Plan(experiment, folder, model_source, tasks, regimes, {}, [])
+    for regime_key, spec in regimes.items():
+        if spec.shared:
+            plan.records[(SHARED, regime_key)] = shared_training_records(plan, regime_key)
     for task_key, data in tasks.items():
         for regime_key, spec in regimes.items():
-            regime = get_regime(spec.name)
+            regime = spec.regime()
             reason = regime.unsupported(data.task)
             if reason:
                 plan.skipped.append(f"{task_key}: skipping {regime_key} ({reason})")
                 continue
-            if regime.trains:
+            if regime.trains and not spec.shared:
                 plan.records[(task_key, regime_key)] = training_records(plan, task_key, regime_key)
             plan.cells += [Cell(task_key, regime_key, protocol, seed)
                            for protocol in experiment.protocols_for(spec) for seed in experiment.training_seeds()]
     return plan
 
 
+def shared_training_records(plan: Plan, regime_key: str) -> dict[str, list[dict[str, Any]]]:
+    """{adapter: records} of a regime with `train_on`: each listed task's records, built with its own task object
+    (its prompts and label names), concatenated in the order listed."""
+    spec = plan.regimes[regime_key]
+    regime, merged = spec.regime(), {}
+    for task_key in spec.train_on or []:
+        reason = regime.unsupported(plan.tasks[task_key].task)
+        if reason:
+            raise ConfigError(f"regime '{regime_key}' cannot train on task '{task_key}': {reason}")
+        for adapter, rows in training_records(plan, task_key, regime_key).items():
+            merged.setdefault(adapter, []).extend(rows)
+    return merged
+
+
 def training_records(plan: Plan, task_key: str, regime_key: str) -> dict[str, list[dict[str, Any]]]:
-    regime, data = get_regime(plan.regimes[regime_key].name), plan.tasks[task_key]
+    regime, data = plan.regime(regime_key), plan.tasks[task_key]
     try:
         return regime.records(data.task, data.train, plan.options(task_key, regime))
     except ConfigError as error:
@@ -133,7 +171,7 @@ def check_same_experiment(run_dir: RunDir, experiment: Experiment) -> None:
                 if key in _by_key(old.get("tasks")) and _by_key(old.get("tasks"))[key] != spec]
     old_regimes = _by_key(old.get("regimes"))
     changed += [f"regime {key}" for key, spec in _by_key(new["regimes"]).items()
-                if key in old_regimes and old_regimes[key].get("starts_from") != spec.get("starts_from")]
+                if key in old_regimes and _training_meaning(old_regimes[key]) != _training_meaning(spec)]
     if changed:
         raise RunDirectoryError(
             f"{run_dir.root} holds a run of a different experiment ({', '.join(changed)} changed); "
@@ -148,6 +186,12 @@ def _resolved(config: dict[str, Any]) -> dict[str, Any]:
         return Experiment(**config).model_dump()
     except (TypeError, ValueError):  # an older or hand-edited config: compare what it says
         return config
+
+
+def _training_meaning(entry: dict[str, Any]) -> tuple[Any, ...]:
+    """What a regime entry's adapters depend on besides its name: where it starts, its settings, its training
+    tasks (an entry written without them has none)."""
+    return (entry.get("starts_from"), entry.get("params") or {}, entry.get("train_on") or None)
 
 
 def _by_key(entries: list[Any] | None) -> dict[str, dict[str, Any]]:
@@ -199,9 +243,10 @@ def run_plan(plan: Plan, reporter: Reporter) -> dict[str, Any]:
     trained: dict[tuple[str, str, int], dict[str, Any]] = {}
     for cell in plan.cells:
         reporter.message(cell.label())
-        if cell.training not in trained:
-            trained[cell.training] = train_cell(plan, cell, reporter)
-        results["cells"].append(evaluate_cell(plan, cell, trained[cell.training], reporter))
+        key = plan.training_key(cell)
+        if key not in trained:
+            trained[key] = train_cell(plan, cell, reporter)
+        results["cells"].append(evaluate_cell(plan, cell, trained[key], reporter))
         write_json(plan.run_dir.results, results)
     add_summaries(results, plan)
     results["seconds"] = round(time.perf_counter() - started, 1)
@@ -210,12 +255,14 @@ def run_plan(plan: Plan, reporter: Reporter) -> dict[str, Any]:
 
 
 def train_all(plan: Plan, reporter: Reporter) -> dict[tuple[str, str, int], dict[str, Any]]:
-    """Train (or reuse) every training of `plan` without evaluating: {(task, regime, seed): {adapter: record}}."""
+    """Train (or reuse) every training of `plan` without evaluating: {(task, regime, seed): {adapter: record}}
+    (task: SHARED for a regime with `train_on`)."""
     write_inputs(plan)
     trained: dict[tuple[str, str, int], dict[str, Any]] = {}
     for cell in plan.cells:
-        if cell.training not in trained:
-            trained[cell.training] = train_cell(plan, cell, reporter)
+        key = plan.training_key(cell)
+        if key not in trained:
+            trained[key] = train_cell(plan, cell, reporter)
     return {key: records for key, records in trained.items() if records}
 
 
@@ -223,8 +270,8 @@ def untrained(plan: Plan) -> list[Path]:
     """Training folders of `plan` that lack a trained adapter."""
     missing = []
     for cell in plan.cells:
-        regime = get_regime(plan.regimes[cell.regime].name)
-        folder = plan.run_dir.training(*cell.training)
+        regime = plan.regime(cell.regime)
+        folder = plan.training_dir(cell.task, cell.regime, cell.seed)
         missing += [folder for name in regime.adapters if not (folder / name / "train_result.json").exists()]
     return sorted(set(missing))
 
@@ -244,16 +291,16 @@ def describe_task(data: TaskData) -> dict[str, Any]:
 
 # -- training -------------------------------------------------------------------------------------------------------
 def train_cell(plan: Plan, cell: Cell, reporter: Reporter) -> dict[str, Any]:
-    """Train (or reuse) the adapters of the cell's regime for its task and seed; {adapter: training record}."""
+    """Train (or reuse) the adapters of the cell's regime for its task and seed (a regime with `train_on`: for
+    every task at once); {adapter: training record}."""
     from faithex.training import train_adapter
 
-    spec = plan.regimes[cell.regime]
-    regime = get_regime(spec.name)
+    regime = plan.regime(cell.regime)
     if not regime.trains:
         return {}
-    folder = plan.run_dir.training(*cell.training)
+    folder = plan.training_dir(cell.task, cell.regime, cell.seed)
     init = initial_adapter(plan, cell)
-    planned = plan.records[(cell.task, cell.regime)]
+    planned = plan.records[(plan.training_task(cell.task, cell.regime), cell.regime)]
     if regime.needs_model and any(not (folder / name / "train_result.json").exists() for name in planned):
         planned = model_records(plan, cell, init, reporter)
     records = {}
@@ -265,7 +312,9 @@ def train_cell(plan: Plan, cell: Cell, reporter: Reporter) -> dict[str, Any]:
             records[adapter] = _training_record(read_json(done))
             continue
         start = f" from {init}" if init else ""
-        reporter.message(f"  training adapter '{adapter}' on {len(rows)} conversations{start}")
+        tasks = plan.regimes[cell.regime].train_on
+        source = f" of {', '.join(tasks)}" if tasks else ""
+        reporter.message(f"  training adapter '{adapter}' on {len(rows)} conversations{source}{start}")
         extra = {"init_adapter": init} if init else {}
         result = train_adapter(plan.model_source, rows, plan.experiment.train_config(cell.seed), target, **extra)
         records[adapter] = _training_record(read_json(Path(result.adapter_dir) / "train_result.json"))
@@ -273,41 +322,29 @@ def train_cell(plan: Plan, cell: Cell, reporter: Reporter) -> dict[str, Any]:
     return records
 
 
-def model_records_path(run_dir: RunDir, cell: Cell) -> Path:
-    """Where the training records a regime builds with its starting model are kept (`.summary.json` beside)."""
-    return run_dir.root / "data" / f"{cell.task}-{cell.regime}-s{cell.seed}-records.jsonl"
+def model_records_path(run_dir: RunDir, cell: Cell, task_key: str | None = None) -> Path:
+    """Where the training records a regime builds with its starting model from one task's training data are kept
+    (`.summary.json` beside): the cell's task, or `task_key` (one of a `train_on` list)."""
+    return run_dir.root / "data" / f"{task_key or cell.task}-{cell.regime}-s{cell.seed}-records.jsonl"
 
 
 def model_records(plan: Plan, cell: Cell, init: str | None, reporter: Reporter) -> dict[str, list[dict[str, Any]]]:
     """{adapter: records} of a regime that builds them with its starting model (`Regime.needs_model`, paper 3's
-    pseudo-faithful explanations): the base model, or base + `init`, is loaded, asked and freed before training.
-    The records and their summary are written to data/ (the records last: their file means done) and reused."""
-    import gc
-
-    from faithex.lm.models import choose_precision, load_model
-
-    path = model_records_path(plan.run_dir, cell)
-    if path.exists():
-        reporter.message(f"  training records already built, reusing {path}")
-    else:
-        regime, data = get_regime(plan.regimes[cell.regime].name), plan.tasks[cell.task]
-        reporter.message(f"  building training records with the starting model{f' ({init})' if init else ''}")
-        loaded = load_model(plan.model_source, adapter=init)
-        advance = reporter.progress(f"  {cell.regime}: training records", total=len(data.train))
-        try:
-            built = regime.model_records(loaded.model, loaded.tokenizer, data.task, data.train,
-                                         plan.options(cell.task, regime),
-                                         batch_size=plan.experiment.inference.batch_size,
-                                         precision=choose_precision(plan.experiment.inference.precision),
-                                         on_batch=advance)
-        finally:
-            reporter.done()
-            del loaded
-            gc.collect()  # the model is freed before training loads its own
-        write_json(path.with_suffix(".summary.json"), built.summary)
-        write_jsonl(path, [{"adapter": name, **row} for name, rows in built.records.items() for row in rows])
+    pseudo-faithful explanations): the base model, or base + `init`, is loaded once, asked for each training task
+    (the cell's, or every task of `train_on`, each with its own task object) and freed before training. Per task,
+    the records and their summary are written to data/ (the records last: their file means done) and reused; the
+    tasks' records are concatenated in the order listed."""
+    regime = plan.regime(cell.regime)
+    paths = {key: model_records_path(plan.run_dir, cell, key) for key in plan.training_tasks(cell.task, cell.regime)}
+    for path in paths.values():
+        if path.exists():
+            reporter.message(f"  training records already built, reusing {path}")
+            _check_record_settings(path, regime)
+    missing = [key for key, path in paths.items() if not path.exists()]
+    if missing:
+        _build_model_records(plan, cell, regime, {key: paths[key] for key in missing}, init, reporter)
     grouped: dict[str, list[dict[str, Any]]] = {}
-    for row in read_jsonl(path):
+    for row in (row for path in paths.values() for row in read_jsonl(path)):
         grouped.setdefault(row.pop("adapter"), []).append(row)
     kinds: dict[str, int] = {}
     for row in (row for rows in grouped.values() for row in rows):
@@ -316,26 +353,75 @@ def model_records(plan: Plan, cell: Cell, init: str | None, reporter: Reporter) 
     return grouped
 
 
+def _build_model_records(plan: Plan, cell: Cell, regime: Regime, paths: dict[str, Path], init: str | None,
+                         reporter: Reporter) -> None:
+    """Load the starting model once and write the records of each task in `paths` ({task id: records file})."""
+    import gc
+
+    from faithex.lm.models import choose_precision, load_model
+
+    reporter.message(f"  building training records with the starting model{f' ({init})' if init else ''}")
+    loaded = load_model(plan.model_source, adapter=init)
+    try:
+        for task_key, path in paths.items():
+            data = plan.tasks[task_key]
+            label = f"  {cell.regime}: training records" + (f" ({task_key})" if len(paths) > 1 else "")
+            advance = reporter.progress(label, total=len(data.train))
+            try:
+                built = regime.model_records(loaded.model, loaded.tokenizer, data.task, data.train,
+                                             plan.options(task_key, regime),
+                                             batch_size=plan.experiment.inference.batch_size,
+                                             precision=choose_precision(plan.experiment.inference.precision),
+                                             on_batch=advance)
+            finally:
+                reporter.done()
+            write_json(path.with_suffix(".summary.json"), built.summary)
+            write_jsonl(path, [{"adapter": name, **row} for name, rows in built.records.items() for row in rows])
+    finally:
+        del loaded
+        gc.collect()  # the model is freed before training loads its own
+
+
+def _check_record_settings(path: Path, regime: Regime) -> None:
+    """Records built with other settings than the regime's now are refused, not trained on (a summary without
+    `criterion` was built before that setting existed, with the self-consistency check)."""
+    summary_path = path.with_suffix(".summary.json")
+    if not summary_path.exists():
+        return
+    stored = read_json(summary_path).get("settings")
+    current = regime.parameters()
+    if not stored or not current:
+        return
+    stored = {"criterion": "check", "explained": None, **stored}
+    if stored != current:
+        differ = sorted(key for key in current if stored.get(key) != current[key])
+        raise RunDirectoryError(f"{path} was built with other settings ({', '.join(differ)}); remove it, or "
+                                "pass another --out")
+
+
 def _training_record(result: dict[str, Any]) -> dict[str, Any]:
     """What results.json keeps of a training: timings, steps, loss and the hyperparameters actually used."""
     return {**{k: v for k, v in result.items() if k != "config"}, "hyperparameters": result.get("config", {})}
 
 
 def initial_adapter(plan: Plan, cell: Cell) -> str | None:
-    """The adapter folder a continual-training regime starts from (another regime's, same task and seed)."""
+    """The adapter folder a continual-training regime starts from (another regime's, same task and seed; a
+    regime with `train_on` has one for every task)."""
     spec = plan.regimes[cell.regime]
-    start = spec.starts_from or get_regime(spec.name).starts_from
+    start = spec.starts_from or plan.regime(cell.regime).starts_from
     if start is None:
         return None
     if start in plan.regimes:
-        source = get_regime(plan.regimes[start].name)
-        return str(plan.run_dir.training(cell.task, start, cell.seed) / source.adapters[0])
+        source = plan.regime(start)
+        return str(plan.training_dir(cell.task, start, cell.seed) / source.adapters[0])
     return str(Path(start))
 
 
 def cell_description(plan: Plan, cell: Cell) -> dict[str, Any]:
-    """Beside the adapters: what `faithex predict` needs to ask them (task, labels, regime, prompt options)."""
-    data, spec = plan.tasks[cell.task], plan.regimes[cell.regime]
+    """Beside the adapters: what `faithex predict` needs to ask them (task, labels, regime, prompt options); for a
+    regime with `train_on`, the first task it trained on (predict in the run directory picks any with --task)."""
+    spec = plan.regimes[cell.regime]
+    data = plan.tasks[spec.train_on[0] if spec.train_on else cell.task]
     return {
         "model": plan.experiment.model,
         "task": data.spec.model_dump(),
@@ -395,9 +481,9 @@ def run_protocol(plan: Plan, cell: Cell, examples: list[Example], reporter: Repo
     """Batches of samples of `cell` for `examples`, stamped with the cell."""
     from faithex.lm.models import choose_precision
 
-    data, spec = plan.tasks[cell.task], plan.regimes[cell.regime]
-    regime, protocol = get_regime(spec.name), get_protocol(cell.protocol)
-    model, tokenizer = load_cell_model(plan.model_source, plan.run_dir.training(cell.task, cell.regime, cell.seed),
+    data = plan.tasks[cell.task]
+    regime, protocol = plan.regime(cell.regime), get_protocol(cell.protocol)
+    model, tokenizer = load_cell_model(plan.model_source, plan.training_dir(cell.task, cell.regime, cell.seed),
                                        regime)
     advance = reporter.progress(f"  {cell.protocol}", total=len(examples) * protocol.steps(regime))
     context = ProtocolContext(

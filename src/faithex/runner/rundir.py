@@ -3,6 +3,8 @@
     runs/<name>/config.yaml                                         the resolved experiment
     runs/<name>/data/<task>-{train,test}.jsonl                     the examples used
     runs/<name>/adapters/<task>/<regime>/s<seed>/<adapter>/        PEFT adapters (safetensors) + train_result.json
+    runs/<name>/adapters/_shared/<regime>/s<seed>/<adapter>/       the same, for a regime trained on several tasks
+                                                                    (`train_on`), asked on every task
     runs/<name>/samples/<task>__<regime>__<protocol>__s<seed>.jsonl one line per test example, appended per batch
     runs/<name>/results.json                                       one entry per cell, plus provenance
 """
@@ -15,6 +17,8 @@ from pathlib import Path
 from faithex.io import writable_folder
 
 CELL_FILE = "faithex_cell.json"
+#: The task folder of the adapters of a regime with `train_on` (one training for every task; no task id may be it).
+SHARED = "_shared"
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,8 @@ class Cell:
 
     @property
     def training(self) -> tuple[str, str, int]:
-        """What the cell's adapters depend on: every protocol asking the same (task, regime, seed) shares them."""
+        """What the cell's adapters depend on: every protocol asking the same (task, regime, seed) shares them (a
+        regime with `train_on` shares one training across tasks: `Plan.training_key`)."""
         return (self.task, self.regime, self.seed)
 
     def label(self) -> str:

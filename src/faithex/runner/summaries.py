@@ -10,8 +10,11 @@ from faithex.io import read_complete_jsonl
 from faithex.metrics import compare, paired_seed_test, seed_summary
 from faithex.runner.rundir import Cell
 
-#: Metrics the paired tests are run on (where both cells have them).
-COMPARED_METRICS = ("answer_accuracy", "macro_f1", "mean_absolute_error", "alignment_rate")
+#: Metrics the paired tests are run on (where both cells have them). Paper 3's before/after comparison is
+#: `self_consistency_faithfulness` (per example: faithful among correctly classified; paired on the examples both
+#: cells classified correctly and checked).
+COMPARED_METRICS = ("answer_accuracy", "macro_f1", "mean_absolute_error", "alignment_rate",
+                    "self_consistency_faithfulness")
 
 
 def seed_summaries(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -53,10 +56,8 @@ def comparisons(plan, cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _baseline(plan, by_key: dict[Cell, Any], cell: Cell) -> Cell | None:
-    from faithex.regimes import get_regime
-
     def own_protocol(regime_key: str) -> str:
-        return get_regime(plan.regimes[regime_key].name).default_protocol
+        return plan.regimes[regime_key].regime().default_protocol
 
     first = next(iter(plan.regimes))
     if cell.regime == first:

@@ -12,8 +12,11 @@ Where `path` points:
 
 Labels may be strings or integers; `labels` fixes their order (label i is the i-th name) and otherwise it is the
 sorted distinct labels of the training source (numbers in numeric order; a `datasets` ClassLabel column keeps its
-own names and order). The model reads and writes the label names. The test part is `test_path` (a second source),
-`test_split` (a part of a dataset dict), or else a seeded stratified split of the training source (`test_fraction`).
+own names and order). The model reads and writes the label names; `labels` given as a mapping renames them
+({0: negative, 4: positive}: Sentiment140's numbers). `skip_labels` drops rows by the label written (SNLI's -1, "no
+gold label"). `text_template` builds the text from several columns ("Premise: {premise}\\nHypothesis: {hypothesis}").
+The test part is `test_path` (a second source), `test_split` (a part of a dataset dict), or else a seeded stratified
+split of the training source (`test_fraction`).
 
 Every bad row is refused with a `DatasetError` that names the file, the line (1-based, the CSV header is line 1;
 "row N" in Parquet files and `datasets` tables) and the reason: missing or empty text, missing or unknown label,
@@ -29,6 +32,7 @@ import io
 import json
 import os
 import re
+import string
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -271,6 +275,8 @@ class DatasetTask(FixedDatasetTask):
         test_split: str | None = None,
         test_fraction: float = 0.2,
         instruction: str | None = None,
+        text_template: str | None = None,
+        skip_labels: list[str | int] | str | None = None,
     ) -> None:
         params = _checked_params(
             seed=seed,
@@ -285,10 +291,17 @@ class DatasetTask(FixedDatasetTask):
             test_split=test_split,
             test_fraction=test_fraction,
             instruction=instruction,
+            text_template=text_template,
+            skip_labels=skip_labels,
         )
-        super().__init__(seed, **params)
+        # Parameters added later are recorded only when given, so earlier runs describe their task as before.
+        super().__init__(seed, **{k: v for k, v in params.items() if k not in LATER_PARAMS or v is not None})
         self.test_fraction = params["test_fraction"]
         self._columns = {"text": text_column, "label": label_column, "explanation": explanation_column, "id": id_column}
+        self._template = params["text_template"]
+        self._template_columns = _template_fields(self._template) if self._template else []
+        self._skipped = set(params["skip_labels"] or [])
+        self._renamed = params["labels"] if isinstance(params["labels"], dict) else {}
         train, test = self._open_sources()
         self.sources = {"train": train.name, "test": None if test is None else test.name}
         # Two passes, so that errors come in file order: read every row (label names as written), then fix the
@@ -296,7 +309,8 @@ class DatasetTask(FixedDatasetTask):
         seen_ids: dict[str, str] = {}
         train_rows = self._rows_of(train, "path", seen_ids)
         test_rows = None if test is None else self._rows_of(test, "test_path", seen_ids)
-        names = params["labels"] or self._label_order(train, train_rows)
+        given = list(params["labels"].values()) if isinstance(params["labels"], dict) else params["labels"]
+        names = given or self._label_order(train, train_rows)
         self.labels, self.label_names = tuple(range(len(names))), tuple(names)
         self.instruction = instruction or default_instruction(names)
         self._train_rows = self._indexed(train_rows)
@@ -358,9 +372,13 @@ class DatasetTask(FixedDatasetTask):
         rows = []
         for source_row in source.rows:
             try:
-                rows.append(self._row(source_row, source, parameter, seen_ids))
+                row = self._row(source_row, source, parameter, seen_ids)
             except RowProblem as problem:
                 raise DatasetError(f"{source_row.where}: {problem}") from None
+            if row is not None:
+                rows.append(row)
+        if not rows:
+            raise DatasetError(f"{source.name}: no rows left after skip_labels")
         return rows
 
     def _indexed(self, rows: list[NamedRow]) -> list[Row]:
@@ -375,7 +393,8 @@ class DatasetTask(FixedDatasetTask):
         return [Row(row.id, row.text, index[row.label_name], row.explanation, row.meta) for row in rows]
 
     def _check_columns(self, source: Source, required_explanation: bool) -> None:
-        wanted = [self._columns["text"], self._columns["label"], self._columns["id"]]
+        texts = self._template_columns or [self._columns["text"]]
+        wanted = [*texts, self._columns["label"], self._columns["id"]]
         if required_explanation:
             wanted.append(self._columns["explanation"])
         wanted = [column for column in wanted if column is not None]
@@ -391,11 +410,16 @@ class DatasetTask(FixedDatasetTask):
                     f"columns present: {', '.join(map(repr, source.columns))}"
                 )
 
-    def _row(self, source_row: SourceRow, source: Source, parameter: str, seen_ids: dict[str, str]) -> NamedRow:
+    def _row(self, source_row: SourceRow, source: Source, parameter: str,
+             seen_ids: dict[str, str]) -> NamedRow | None:
+        """The checked row; None for a row whose label is one of `skip_labels`."""
         values = source_row.values
-        text = self._text(values)
         label_column = self._column(values, "label")
+        if self._skipped and label_key(values[label_column], None) in self._skipped:
+            return None
+        text = self._text(values)
         name = label_key(values[label_column], source.class_names.get(label_column))
+        name = self._renamed.get(name, name)
         row_id = self._id(values, source_row, parameter, seen_ids)
         return NamedRow(
             row_id,
@@ -414,7 +438,14 @@ class DatasetTask(FixedDatasetTask):
         return column
 
     def _text(self, values: dict[str, Any]) -> str:
-        column = self._column(values, "text")
+        if self._template:
+            return self._template.format_map({column: self._text_of(values, column) for column in
+                                              self._template_columns})
+        return self._text_of(values, self._column(values, "text"))
+
+    def _text_of(self, values: dict[str, Any], column: str) -> str:
+        if column not in values:  # only JSONL rows get here: tables are checked once for the whole file
+            raise RowProblem(f"no column {column!r}; columns present: {', '.join(map(repr, values)) or '(none)'}")
         text = values[column]
         if text is None or (isinstance(text, str) and not text.strip()):
             raise RowProblem(f"missing or empty text in column {column!r}")
@@ -449,6 +480,24 @@ class DatasetTask(FixedDatasetTask):
 
 
 # -- parameters ------------------------------------------------------------------------------------------------
+#: Parameters added after runs were recorded: `describe()` lists them only when given.
+LATER_PARAMS = ("text_template", "skip_labels")
+
+
+def _template_fields(template: str) -> list[str]:
+    """The column names `{name}` of a text template, each once, in order."""
+    fields = []
+    for _, name, spec, conversion in string.Formatter().parse(template):
+        if name is None:
+            continue
+        if not name or name.isdigit() or any(c in name for c in ".[]") or spec or conversion:
+            raise ConfigError(f"parameter 'text_template': {{{name}}} must name a column, e.g. {{premise}} "
+                              "(double the braces for a literal one: {{ }})")
+        if name not in fields:
+            fields.append(name)
+    return fields
+
+
 def _checked_params(**params: Any) -> dict[str, Any]:
     """The parameters as `describe()` records them (paths as strings, labels as a list); ConfigError if invalid."""
     if isinstance(params["seed"], bool) or not isinstance(params["seed"], int):
@@ -471,7 +520,29 @@ def _checked_params(**params: Any) -> dict[str, Any]:
         raise ConfigError(f"'split' and 'test_split' are both {params['split']!r}: train and test must differ")
     params["labels"] = _labels_param(params["labels"])
     params["test_fraction"] = check_test_fraction(params["test_fraction"])
+    template = params["text_template"]
+    if template is not None:
+        if not isinstance(template, str) or not template.strip():
+            raise ConfigError(f"parameter 'text_template' must be a non-empty string, got {template!r}")
+        try:
+            fields = _template_fields(template)
+        except ValueError as error:  # an unmatched brace
+            raise ConfigError(f"parameter 'text_template': {error}") from None
+        if not fields:
+            raise ConfigError("parameter 'text_template' names no column; write them as {column}")
+    params["skip_labels"] = _skip_labels_param(params["skip_labels"])
     return params
+
+
+def _skip_labels_param(value: Any) -> list[str] | None:
+    """`skip_labels` as label keys (as `label_key` writes them): a list of strings/integers, or "a,b"."""
+    if value is None:
+        return None
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not items or any(
+            isinstance(i, bool) or not isinstance(i, (str, int)) for i in items):
+        raise ConfigError(f"parameter 'skip_labels' must be a list of labels as written in the data, got {value!r}")
+    return [str(item).strip() for item in items]
 
 
 def _path_param(key: str, value: Any, required: bool) -> str | None:
@@ -489,10 +560,19 @@ def _name_param(key: str, value: Any, optional: bool) -> None:
         raise ConfigError(f"parameter '{key}' must be a non-empty string, got {value!r}")
 
 
-def _labels_param(value: Any) -> list[str] | None:
-    """`labels` as a list of names: a list of strings/integers, or one comma-separated string."""
+def _labels_param(value: Any) -> list[str] | dict[str, str] | None:
+    """`labels` as a list of names (a list of strings/integers, or one comma-separated string), or as a mapping
+    {label as written: name the model reads} (its order is the label order)."""
     if value is None:
         return None
+    if isinstance(value, dict):
+        keys = [str(key).strip() for key in value if not isinstance(key, bool) and isinstance(key, (str, int))]
+        names = [str(name).strip() for name in value.values() if isinstance(name, str)]
+        if len(keys) != len(value) or len(names) != len(value) or len(value) < 2 or not all(keys + names) or \
+                len(set(keys)) != len(keys) or len(set(names)) != len(names):
+            raise ConfigError("parameter 'labels' must be a list of label names, or a mapping from at least two "
+                              f"distinct labels as written to distinct names, got {value!r}")
+        return dict(zip(keys, names, strict=True))
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, (list, tuple)) or any(isinstance(i, bool) or not isinstance(i, (str, int)) for i in items):
         raise ConfigError(f"parameter 'labels' must be a list of label names or integers, got {value!r}")
