@@ -8,9 +8,9 @@ import math
 
 import pytest
 import torch
+from conftest import build_tiny_model, build_tokenizer
 from typer.testing import CliRunner
 
-from conftest import build_tiny_model, build_tokenizer
 from faithex.analysis import LayerAnalysis, activation_entropy, analyze, analyze_run
 from faithex.errors import ConfigError, DatasetError
 from faithex.lm.generation import render

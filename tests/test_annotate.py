@@ -32,7 +32,6 @@ def chatty_model_dir(tmp_path_factory):
     """The tiny model with large random weights: the conftest one writes only newlines (empty explanations), this
     one writes text that differs from prompt to prompt, so that comparing outputs means something."""
     import torch
-
     from conftest import build_tiny_model, build_tokenizer
 
     tokenizer = build_tokenizer()

@@ -48,8 +48,8 @@ def test_conversion_is_reused(default_folder):
 
 
 def test_a_few_training_steps_and_two_step_inference(default_folder, tmp_path):
-    from faithex.runner import parse_experiment, run_experiment
     from faithex.io import read_jsonl
+    from faithex.runner import parse_experiment, run_experiment
 
     experiment = parse_experiment({
         "name": "smoke",

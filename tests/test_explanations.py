@@ -11,8 +11,15 @@ import numpy as np
 import pytest
 
 from faithex.errors import ConfigError, DatasetError, RunDirectoryError
-from faithex.explanations import ExplanationVocabulary, LogOddsLexicon, SentimentLexicon, evidence_kind, \
-    shuffled_explanation, with_explanations, words
+from faithex.explanations import (
+    ExplanationVocabulary,
+    LogOddsLexicon,
+    SentimentLexicon,
+    evidence_kind,
+    shuffled_explanation,
+    with_explanations,
+    words,
+)
 from faithex.explanations.evidence import NO_SENTIMENT_WORDS, NO_TOPIC_WORDS, parse_vader_lexicon, vader_lexicon
 from faithex.io import read_jsonl
 from faithex.runner import parse_experiment

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from faithex.runner import parse_experiment, run_experiment
 from faithex.io import read_jsonl
+from faithex.runner import parse_experiment, run_experiment
 
 
 def tiny_experiment(model_dir, configurations, **train):

@@ -5,12 +5,10 @@ the plumbing and the runner) and the metrics."""
 from __future__ import annotations
 
 import math
-import re
 
 import pytest
 
 from faithex.faithfulness.self_consistency import (
-    REDACTED,
     Wording,
     classify_prompt,
     counterfactual_target,

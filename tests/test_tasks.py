@@ -10,11 +10,10 @@ import re
 import numpy as np
 import pytest
 
-from faithex.tasks import Example, Task, get_task, list_tasks, reasoning_decision, register_task
-from faithex.tasks import registry
+from faithex.tasks import Example, Task, get_task, list_tasks, reasoning_decision, register_task, registry
+from faithex.tasks.registry import UnknownTaskError
 from faithex.tasks.synthetic import mortgage as mortgage_module
 from faithex.tasks.synthetic.decision_tree import Node
-from faithex.tasks.registry import UnknownTaskError
 
 TASKS = ["logistic_regression", "decision_tree", "mortgage"]
 N = 300  # examples per task in the property tests

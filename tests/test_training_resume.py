@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from faithex.errors import ConfigError, ModelNotFoundError
-from faithex.training import TrainConfig, train_adapter
-from faithex.training import lora
+from faithex.training import TrainConfig, lora, train_adapter
 
 # Measured on the tiny model (fp32, dropout 0 and 0.1, killed in the first, at the boundary of, and inside a later
 # epoch): a resumed adapter equals the uninterrupted one bit for bit. Any difference is a regression.

@@ -129,3 +129,18 @@ def read_complete_jsonl(path: str | Path) -> list[dict[str, Any]]:
         with path.open("r+b") as handle:
             handle.truncate(len(complete))
     return [json.loads(line) for line in complete.decode("utf-8").splitlines() if line.strip()]
+
+
+def read_format_json(path: str | Path, file_format: str, version: int, what: str) -> dict:
+    """A JSON object that faithex wrote with `"format": file_format` and `"version": version` (result files:
+    attributions, layer analyses), or a DatasetError saying which of the three it is not: valid JSON, that kind of
+    file, that version."""
+    try:
+        data = json.loads(read_text(path))
+    except json.JSONDecodeError as error:
+        raise DatasetError(f"{path}: not valid JSON ({error.msg}, line {error.lineno})") from None
+    if not isinstance(data, dict) or data.get("format") != file_format:
+        raise DatasetError(f"{path}: not {what} written by faithex (no \"format\": \"{file_format}\")")
+    if data.get("version") != version:
+        raise DatasetError(f"{path}: {what} version {data.get('version')} (this faithex reads {version})")
+    return data

@@ -156,16 +156,9 @@ class LayerAnalysis:
 
     @classmethod
     def load(cls, path: str | Path) -> "LayerAnalysis":
-        from faithex.io import read_text
+        from faithex.io import read_format_json
 
-        try:
-            data = json.loads(read_text(path))
-        except json.JSONDecodeError as error:
-            raise DatasetError(f"{path}: not valid JSON ({error.msg}, line {error.lineno})") from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise DatasetError(f"{path}: not a layer analysis written by faithex (no \"format\": \"{FORMAT}\")")
-        if data.get("version") != VERSION:
-            raise DatasetError(f"{path}: layer analysis version {data.get('version')} (this faithex reads {VERSION})")
+        data = read_format_json(path, FORMAT, VERSION, "a layer analysis")
         fields = {k: v for k, v in data.items() if k not in ("format", "version")}
         try:
             return cls(**fields)

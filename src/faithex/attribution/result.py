@@ -6,14 +6,13 @@ Texts come from datasets and models: they are printed with `rich.text.Text` and 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from faithex.errors import DatasetError
-from faithex.io import read_text, write_json
+from faithex.io import read_format_json, write_json
 
 FORMAT = "faithex.attribution"
 FORMAT_VERSION = 1
@@ -152,15 +151,7 @@ class AttributionResult:
 
     @classmethod
     def load(cls, path: str | Path) -> "AttributionResult":
-        try:
-            data = json.loads(read_text(path))
-        except json.JSONDecodeError as error:
-            raise DatasetError(f"{path}: not valid JSON ({error.msg}, line {error.lineno})") from None
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise DatasetError(f"{path}: not a faithex attribution file (written by `faithex attribute`)")
-        if data.get("version") != FORMAT_VERSION:
-            raise DatasetError(f"{path}: attribution file version {data.get('version')} (this faithex reads "
-                               f"{FORMAT_VERSION})")
+        data = read_format_json(path, FORMAT, FORMAT_VERSION, "an attribution file")
         try:
             items = [WordAttribution.from_dict(row) for row in data["attributions"]]
         except (KeyError, TypeError) as error:

@@ -22,8 +22,8 @@ def command(
     from faithex.errors import RunDirectoryError
     from faithex.report import rich_tables
     from faithex.runner import load_experiment, prepare
-    from faithex.runner.rundir import RunDir
     from faithex.runner.run import run_plan, untrained
+    from faithex.runner.rundir import RunDir
 
     config = RunDir(out).config
     if not config.is_file():

@@ -11,8 +11,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from faithex.registry import Registry
 from faithex.regimes.base import PromptOptions, Regime
+from faithex.registry import Registry
 from faithex.tasks.base import Example, Task
 
 Sample = dict[str, Any]

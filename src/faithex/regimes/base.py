@@ -43,6 +43,13 @@ def task_system(task: Task) -> Messages:
     return [{"role": "system", "content": task.system_text()}]
 
 
+def classify_turns(task: Task, input_text: str, options: PromptOptions, instructed: bool = False) -> Messages:
+    """[system] [user: input_text]: the prompt of every regime that answers the label (paper 2's `*_instructed`
+    regimes put the task's own system message first)."""
+    head = task_system(task) if instructed else system(options)
+    return head + [user(input_text)]
+
+
 def user(text: str) -> dict[str, str]:
     return {"role": "user", "content": text}
 

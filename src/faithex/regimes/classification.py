@@ -17,11 +17,9 @@ from faithex.regimes.base import (
     PromptOptions,
     Record,
     Regime,
+    classify_turns,
     record,
     register_regime,
-    system,
-    task_system,
-    user,
 )
 from faithex.tasks.base import Example, Task
 
@@ -37,8 +35,7 @@ class LabelRegime(Regime):
     def prompt(
         self, kind: str, task: Task, example: Example, options: PromptOptions, reasoning: str | None = None
     ) -> Messages:
-        head = task_system(task) if self.instructed else system(options)
-        return head + [user(self.input_text(task, example, options))]
+        return classify_turns(task, self.input_text(task, example, options), options, self.instructed)
 
     def records(self, task: Task, examples: list[Example], options: PromptOptions) -> dict[str, list[Record]]:
         rows = [record(self.prompt("answer", task, e, options), task.answer_text(e.label)) for e in examples]

@@ -30,11 +30,9 @@ from faithex.regimes.base import (
     PromptOptions,
     Record,
     Regime,
+    classify_turns,
     record,
     register_regime,
-    system,
-    task_system,
-    user,
 )
 from faithex.tasks.base import Example, Task
 
@@ -105,8 +103,7 @@ class ExplanationRegime(Regime):
     def prompt(
         self, kind: str, task: Task, example: Example, options: PromptOptions, reasoning: str | None = None
     ) -> Messages:
-        head = task_system(task) if self.instructed else system(options)
-        return head + [user(self.input_text(task, example, options))]
+        return classify_turns(task, self.input_text(task, example, options), options, self.instructed)
 
     def records(self, task: Task, examples: list[Example], options: PromptOptions) -> dict[str, list[Record]]:
         explanations = self.training_explanations(examples, options.seed)

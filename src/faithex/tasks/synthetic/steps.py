@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import math
 import operator
-from collections.abc import Mapping
 from typing import Any
 
 from faithex.errors import ConfigError
