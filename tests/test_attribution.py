@@ -190,6 +190,17 @@ def test_integrated_gradients_is_complete(tiny, task, contrast):
         assert sum(item.scores) == pytest.approx(f_input - f_base, rel=1e-3, abs=1e-5)
 
 
+def test_random_scores_are_the_same_for_the_same_example_and_seed_and_differ_otherwise(tiny, task):
+    model, tokenizer = tiny
+    examples = examples_of(["I love it a lot", "so bad today, really bad"])
+    first = attribute(model, tokenizer, task, examples, method="random")
+    again = attribute(model, tokenizer, task, list(reversed(examples)), method="random")
+    reseeded = attribute(model, tokenizer, task, examples, method="random", seed=1)
+    assert [a.scores for a in first] == [a.scores for a in reversed(list(again))]  # by id, not by position
+    assert [len(a.scores) for a in first] == [5, 6] and all(0 <= v < 1 for a in first for v in a.scores)
+    assert first[0].scores != first[1].scores[:5] and first[0].scores != reseeded[0].scores
+
+
 # -- removal ----------------------------------------------------------------------------------------------------------
 def test_leave_one_out_equals_captum_feature_ablation_and_the_slow_definition(tiny, task):
     model, tokenizer = tiny

@@ -45,9 +45,11 @@ def test_params_reach_the_pseudo_faithful_settings_and_leave_the_registered_regi
 @pytest.mark.parametrize("regime, message", [
     ({"name": "pseudo_faithful", "params": {"word_tried": 3}},
      "regime 'pseudo_faithful' has no setting 'word_tried'; accepted: method, words_tried, proposals, proposal_pool, "
-     "correct_only, criterion, explained"),
+     "correct_only, criterion, min_drop, explained"),
     ({"name": "pseudo_faithful", "params": {"criterion": "flipped"}},
-     "regime 'pseudo_faithful': setting 'criterion' must be one of changed, check, got 'flipped'"),
+     "regime 'pseudo_faithful': setting 'criterion' must be one of changed, check, drop, none, got 'flipped'"),
+    ({"name": "pseudo_faithful", "params": {"criterion": "drop", "min_drop": 5}},
+     "setting 'min_drop' must be a number between 0 and 1, got 5"),
     ({"name": "pseudo_faithful", "params": {"explained": 0}}, "setting 'explained' must be a positive integer"),
     ({"name": "pseudo_faithful", "params": {"words_tried": True}}, "setting 'words_tried' must be a positive"),
     ({"name": "pseudo_faithful", "params": {"method": "saliency"}},
@@ -122,6 +124,63 @@ def test_the_criterion_decides_which_redactions_explain_the_prediction(criterion
     e2 = outcomes[1].styles["redaction"]
     assert (e2.intervened, e2.after) == ("[REDACTED] bad day", "negative")
     assert outcomes[2].styles["attribution"].reason == "not faithful"
+
+
+LEANING_WEIGHTS = {"great": 0.3, "good": 0.04, "day": 0.1}
+
+
+class LeaningOracle:
+    """A classifier that no single word flips: p(positive) = 0.5 + the weights of the words present, unknown 0.01;
+    words ranked as written."""
+
+    def probabilities(self, paragraphs):
+        rows = []
+        for paragraph in paragraphs:
+            words = set(re.findall(r"\w+", paragraph))
+            positive = 0.5 + sum(weight for word, weight in LEANING_WEIGHTS.items() if word in words)
+            rows.append({0: 0.99 - positive, 1: positive, "unknown": 0.01})
+        return rows
+
+    def classify(self, paragraphs):
+        return [max(p, key=p.get) for p in self.probabilities(paragraphs)]
+
+    def rank_words(self, examples, labels):
+        return [[(m.group(), m.span()) for m in re.finditer(r"\w+", e.input)] for e in examples]
+
+    def propose(self, requests):
+        return [[] for _ in requests]
+
+
+LEANING = [example(1, "great good day", 1), example(2, "good day", 1)]
+
+
+def test_criterion_drop_keeps_a_word_whose_redaction_lowers_the_prediction_enough():
+    # Redacting "great" lowers p(positive) from 0.94 to 0.64: the label stays, so `changed` keeps nothing.
+    changed = explain_examples(LeaningOracle(), WORDING, LEANING, ("attribution", "redaction"), Settings())
+    assert not any(o.styles[s].kept for o in changed for s in ("attribution", "redaction"))
+    drop = explain_examples(LeaningOracle(), WORDING, LEANING, ("attribution", "redaction"),
+                            Settings(criterion="drop", min_drop=0.05))
+    first, second = drop[0].styles["attribution"], drop[1].styles["attribution"]
+    assert (first.kept, first.word, first.explanation, first.after) == (True, "great", "great", "positive")
+    assert first.drop == pytest.approx(0.30)
+    assert drop[0].styles["redaction"].explanation == "[REDACTED] good day"
+    # "good" lowers it by 0.04 only: below the margin
+    assert (second.kept, second.reason, second.word) == (False, "not faithful", "good")
+    assert second.drop == pytest.approx(0.04)
+
+
+def test_criterion_none_keeps_the_top_word_whatever_its_redaction_does():
+    outcomes = explain_examples(LeaningOracle(), WORDING, LEANING, ("attribution",), Settings(criterion="none"))
+    assert [(o.styles["attribution"].kept, o.styles["attribution"].word) for o in outcomes] == \
+        [(True, "great"), (True, "good")]
+
+
+def test_criterion_drop_tries_the_next_words_when_the_top_one_moves_too_little():
+    outcomes = explain_examples(LeaningOracle(), WORDING, LEANING[1:], ("redaction",),
+                                Settings(criterion="drop", words_tried=2))
+    kept = outcomes[0].styles["redaction"]
+    assert (kept.kept, kept.word, kept.rank, kept.explanation) == (True, "day", 2, "good [REDACTED]")
+    assert kept.drop == pytest.approx(0.10)
 
 
 def test_the_default_criterion_is_changed():
@@ -337,36 +396,43 @@ def test_records_built_with_other_settings_are_refused(tiny_model_dir, tmp_path)
 
 
 # -- the demo's verdict --------------------------------------------------------------------------------------------
-def test_demo_of_paper_3_reads_faithfulness_and_accuracy_against_label_only():
+def test_demo_of_paper_3_reads_faithfulness_shift_and_accuracy_against_the_first_regime():
     from faithex.cli.demo import DEMOS, paper3_summary
 
-    row = {"task": "tweet_sentiment", "seed": 0, "baseline": "label_only", "regime": "pseudo_faithful_attribution",
-           "protocol": "self_consistency_attribution_1word", "low": 0.1, "high": 0.4, "p_value": 0.01}
+    row = {"task": "tweet_sentiment", "seed": 0, "baseline": "self_consistency_classifier",
+           "regime": "pseudo_faithful_attribution", "protocol": "self_consistency_attribution_1word", "low": 0.1,
+           "high": 0.4, "p_value": 0.01}
     results = {"comparisons": [
         {**row, "metric": "answer_accuracy", "protocol": "score", "a": 0.8, "b": 0.85, "diff": -0.05, "low": -0.1,
          "high": 0.0, "mcnemar_p": 0.2, "n": 60},
+        {**row, "metric": "self_consistency_shift", "a": 0.12, "b": 0.02, "diff": 0.1, "low": 0.05, "high": 0.15,
+         "mcnemar_p": None, "p_value": 0.001, "n": 50},
         {**row, "metric": "self_consistency_faithfulness", "a": 0.4, "b": 0.15, "diff": 0.25, "mcnemar_p": 0.003,
          "n": 40},
         {**row, "metric": "self_consistency_faithfulness", "seed": "all", "a": 0.4, "b": 0.1, "diff": 0.3,
          "mcnemar_p": None, "n": 2},
-        {**row, "metric": "self_consistency_faithfulness", "baseline": "zero_shot", "a": 0.4, "b": 0.0, "diff": 0.4,
-         "mcnemar_p": 0.001, "n": 40},
-        {**row, "metric": "self_consistency_faithfulness", "protocol": "self_consistency_redaction_1word",
-         "a": 0.2, "b": 0.25, "diff": -0.05, "mcnemar_p": 1.0, "n": 30},
-        {**row, "metric": "self_consistency_faithfulness", "protocol": "self_consistency_counterfactual_1word",
-         "a": float("nan"), "b": float("nan"), "diff": float("nan"), "mcnemar_p": None, "n": 0},
+        {**row, "metric": "macro_f1", "protocol": "score", "a": 0.7, "b": 0.6, "diff": 0.1, "mcnemar_p": None,
+         "n": 60},
+        {**row, "metric": "self_consistency_faithfulness", "regime": "random_words", "a": 0.2, "b": 0.25,
+         "diff": -0.05, "mcnemar_p": 1.0, "n": 30},
+        {**row, "metric": "self_consistency_faithfulness", "regime": "random_words",
+         "protocol": "self_consistency_counterfactual_1word", "a": float("nan"), "b": float("nan"),
+         "diff": float("nan"), "mcnemar_p": None, "n": 0},
     ]}
     assert paper3_summary(results).splitlines() == [
         "pseudo_faithful_attribution on tweet_sentiment (self_consistency_attribution_1word) is more faithful than "
-        "label_only: faithfulness 0.400 vs 0.150 before (difference +0.250, 95% CI [+0.100, +0.400], paired "
-        "p = 0.003, n = 40)",
-        "pseudo_faithful_attribution on tweet_sentiment (self_consistency_redaction_1word) is NOT more faithful than "
-        "label_only: faithfulness 0.200 vs 0.250 before (difference -0.050, 95% CI [+0.100, +0.400], paired p = 1, "
-        "n = 30)",
-        "pseudo_faithful_attribution on tweet_sentiment (self_consistency_counterfactual_1word): no test example "
-        "classified correctly and checked by both, no comparison",
-        "pseudo_faithful_attribution on tweet_sentiment keeps the accuracy of label_only: accuracy 0.800 vs 0.850 "
-        "before (difference -0.050, 95% CI [-0.100, +0.000], paired p = 0.2, n = 60)",
+        "self_consistency_classifier: faithfulness 0.400 vs 0.150 before (difference +0.250, 95% CI "
+        "[+0.100, +0.400], paired p = 0.003, n = 40)",
+        "pseudo_faithful_attribution on tweet_sentiment (self_consistency_attribution_1word) moves its classifier "
+        "more than self_consistency_classifier: shift 0.120 vs 0.020 before (difference +0.100, 95% CI "
+        "[+0.050, +0.150], paired p = 0.001, n = 50)",
+        "pseudo_faithful_attribution on tweet_sentiment keeps the accuracy of self_consistency_classifier: accuracy "
+        "0.800 vs 0.850 before (difference -0.050, 95% CI [-0.100, +0.000], paired p = 0.2, n = 60)",
+        "random_words on tweet_sentiment (self_consistency_attribution_1word) is NOT more faithful than "
+        "self_consistency_classifier: faithfulness 0.200 vs 0.250 before (difference -0.050, 95% CI "
+        "[+0.100, +0.400], paired p = 1, n = 30)",
+        "random_words on tweet_sentiment (self_consistency_counterfactual_1word): no test example checked by both, "
+        "no faithfulness comparison",
     ]
     assert DEMOS["paper3"].verdict is paper3_summary
 
@@ -374,7 +440,7 @@ def test_demo_of_paper_3_reads_faithfulness_and_accuracy_against_label_only():
 def test_the_runner_compares_faithfulness_with_the_first_regime():
     from faithex.runner.summaries import COMPARED_METRICS
 
-    assert "self_consistency_faithfulness" in COMPARED_METRICS
+    assert {"self_consistency_faithfulness", "self_consistency_shift"} <= set(COMPARED_METRICS)
 
 
 # -- the dataset task's parameters for the paper's data ------------------------------------------------------------
@@ -459,8 +525,10 @@ def test_every_experiment_file_parses(path):
     if path.name == "paper3-paper-data.yaml":
         pytest.skip("reads hub datasets: checked against local copies below")
     spec = load_experiment(path)
-    if path.name.startswith(("paper3", "demo-paper3")):
-        assert spec.regime_specs()[0].name == "label_only"
+    if path.name.startswith(("paper3", "demo-paper3")):  # before: the classifier every pseudo-faithful regime continues
+        first, *others = spec.regime_specs()
+        assert first.name == "self_consistency_classifier"
+        assert {spec.starts_from for spec in others} == {first.key}
 
 
 def test_the_paper_data_experiment_reads_local_copies_of_the_three_datasets(tiny_model_dir, tmp_path):
@@ -510,9 +578,10 @@ def test_the_demo_config_runs_end_to_end_on_the_tiny_model_and_gets_a_verdict(ti
     data["inference"] = {"batch_size": 4, "precision": "fp32"}
     results = run_experiment(parse_experiment(data), tmp_path / "demo", reporter=Messages())
     assert {(c["regime"], c["protocol"]) for c in results["cells"]} == {
-        (r, p) for r in ("label_only", "pseudo_faithful_attribution")
+        (r, p) for r in ("self_consistency_classifier", "pseudo_faithful_attribution", "random_words")
         for p in ("score", "self_consistency_attribution_1word")}
     verdict = DEMOS["paper3"].verdict(results).splitlines()
-    assert len(verdict) == 2
-    assert verdict[0].startswith("pseudo_faithful_attribution on tweet_sentiment (self_consistency_attribution_1word)")
-    assert verdict[1].startswith("pseudo_faithful_attribution on tweet_sentiment ") and "accuracy" in verdict[1]
+    assert len(verdict) == 6  # per trained regime: faithfulness, shift, accuracy against the classifier
+    for regime, lines in (("pseudo_faithful_attribution", verdict[:3]), ("random_words", verdict[3:])):
+        assert all(line.startswith(f"{regime} on tweet_sentiment") for line in lines)
+        assert ["faithful" in lines[0], "shift" in lines[1], "accuracy" in lines[2]] == [True, True, True]

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from faithex.errors import ConfigError
 from faithex.faithfulness.self_consistency import (
     Wording,
     counterfactual_target,
@@ -316,6 +317,15 @@ def test_loaded_oracle_classifies_as_the_scored_protocol_does(tiny_oracle):
     assert tiny_oracle.classify(paragraphs) == protocol
 
 
+def test_loaded_oracle_probabilities_are_a_distribution_over_the_options_the_classification_reads(tiny_oracle):
+    paragraphs = ["a good day", "bad", "so [REDACTED] today"]
+    probabilities = tiny_oracle.probabilities(paragraphs)
+    for row, decision in zip(probabilities, tiny_oracle.classify(paragraphs)):
+        assert list(row) == [0, 1, "unknown"]
+        assert sum(row.values()) == pytest.approx(1.0, abs=1e-5)
+        assert max(row, key=row.get) == decision
+
+
 def test_loaded_oracle_ranks_every_word_of_the_input(tiny_oracle):
     from faithex.attribution import Words
 
@@ -383,6 +393,40 @@ class Messages:
 
     def done(self):
         pass
+
+
+def test_the_self_consistency_classifier_learns_the_checks_prompt_and_pseudo_faithful_starts_from_it(
+        tiny_model_dir, tmp_path):
+    from faithex.io import read_jsonl
+    from faithex.runner import parse_experiment, prepare
+    from faithex.runner.run import run_plan
+
+    classifier = get_regime("self_consistency_classifier")
+    assert not classifier.needs_model and classifier.styles == () and classifier.parameters() == {}
+    with pytest.raises(ConfigError, match="has no setting 'criterion'"):
+        classifier.configured(criterion="drop")
+    spec = parse_experiment({**experiment(tiny_model_dir, reviews(tmp_path)), "regimes": [
+        "self_consistency_classifier",
+        {"name": "pseudo_faithful_redaction", "starts_from": "self_consistency_classifier",
+         "params": {"criterion": "drop", "min_drop": 0.01}}]})
+    run = tmp_path / "run"
+    results = run_plan(prepare(spec, run), Messages())
+
+    cells = {c["regime"]: c for c in results["cells"]}
+    start = run / "adapters" / "reviews" / "self_consistency_classifier" / "s0" / ADAPTER
+    assert cells["pseudo_faithful_redaction"]["train"][ADAPTER]["init_adapter"] == str(start)
+    # the classifier is trained on exactly the check's classification prompt, one record per training example
+    trained = read_jsonl(run / "data" / "reviews-train.jsonl")
+    assert json.loads((start.parent / "faithex_cell.json").read_text())["regime"]["name"] == \
+        "self_consistency_classifier"
+    records = read_jsonl(run / "data" / "reviews-pseudo_faithful_redaction-s0-records.jsonl")
+    assert sum(r["kind"] == "answer" for r in records) == len(trained)
+    assert "unknown" in records[0]["prompt"][-1]["content"]
+    summary = json.loads((run / "data" / "reviews-pseudo_faithful_redaction-s0-records.summary.json").read_text())
+    assert summary["settings"]["criterion"] == "drop"
+    assert len(summary["examples"]) == len(trained)  # (the drop itself: the LeaningOracle tests in test_paper3)
+    for cell in cells.values():  # answers are scored: the graded check is there
+        assert "self_consistency_shift" in cell["metrics"]
 
 
 def test_pseudo_faithful_run_trains_from_label_only_evaluates_and_reuses_its_records(tiny_model_dir, tmp_path,

@@ -122,6 +122,10 @@ def test_label_table_adds_the_mean_absolute_error_on_ordinal_tasks_and_paper3_ge
     assert check_title.startswith("self-consistency")
     assert check_rows == [["tweets", "pseudo_faithful", "self_consistency_attribution", "0.250 (0.100) [0.10, 0.40]",
                            "0.300 [0.30, 0.30]", "0.900 (0.000) [0.90, 0.90]", "0.800"]]
+    # runs since the shift metric exists get its column
+    shifted = [{**cells[1], "metrics": {**check, "self_consistency_shift": metric(0.05, -0.01, 0.11)}}]
+    (_, shift_headers, shift_rows), = tables({"experiment": "x", "tasks": tasks, "cells": shifted})
+    assert shift_headers[5:7] == ["Shift", "Accuracy"] and shift_rows[0][5] == "0.050 [-0.01, 0.11]"
     # tasks without a scale keep the old label table
     plain = [{**cells[0], "metrics": {k: v for k, v in rating.items() if k != "mean_absolute_error"}}]
     assert "MAE" not in tables({"experiment": "x", "tasks": tasks, "cells": plain})[0][1]

@@ -579,6 +579,29 @@ def test_metrics_on_hand_made_samples():
         assert values[name] == pytest.approx(want, nan_ok=True), name
 
 
+def test_shift_is_the_fall_of_the_predictions_probability_or_the_rise_of_the_targets():
+    from faithex.metrics import get_metric
+
+    log = math.log
+
+    def check(style, before, after, prediction=1, **extra):
+        return {"self_consistency": {"style": style, "correct": True, "faithful": False, "prediction": prediction,
+                                     "option_scores": [log(p) for p in before],
+                                     "intervened_option_scores": None if after is None else [log(p) for p in after],
+                                     **extra}}
+
+    samples = [
+        check("redaction", [0.2, 0.7, 0.1], [0.3, 0.4, 0.3]),  # positive 0.7 -> 0.4: fell by 0.3
+        check("attribution", [0.2, 0.7, 0.1], [0.1, 0.8, 0.1]),  # rose: a negative shift
+        check("attribution", [0.2, 0.3, 0.5], [0.2, 0.2, 0.6], prediction="unknown"),  # no label to weaken
+        check("redaction", [0.2, 0.7, 0.1], None),  # not parsed: nothing applied
+        check("counterfactual", [0.6, 0.3, 0.1], [0.25, 0.7, 0.05], prediction=0, target_option=1),  # +0.4
+        check("counterfactual", [0.6, 0.3, 0.1], [0.25, 0.7, 0.05], prediction=0),  # written before target_option
+    ]
+    values = get_metric("self_consistency_shift")(samples, (0, 1)).tolist()
+    assert values == pytest.approx([0.3, -0.1, math.nan, math.nan, 0.4, math.nan], nan_ok=True)
+
+
 # -- the tiny model: real generation and scoring, through the runner -----------------------------------------------
 def test_runner_cells_with_the_tiny_model(tiny_model_dir, tmp_path):
     from faithex.io import read_jsonl

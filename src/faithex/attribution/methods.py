@@ -12,6 +12,8 @@
   empty string). One forward pass per word, unbatched: the reference for `leave_one_out`.
 - `leave_one_out` (own): the same score drop, with all variants of one example scored in one batched pass of
   `label_scores`.
+- `random` (no model): a seeded random score per word, the same for the same example id and `seed`: the
+  baseline an attribution must beat (ERASER's random rationale), and paper 3's control for "any named word".
 
 Scores are in the units of the target: log-probability (nats). A positive score means the word supports the target
 label (or the target over the contrast label).
@@ -19,6 +21,8 @@ label (or the target over the contrast label).
 
 from __future__ import annotations
 
+import hashlib
+import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -308,4 +312,15 @@ def leave_one_out(model, tokenizer, items: Sequence[Prepared], context: MethodCo
         if item.contrast is not None:
             target = target - scores[:, item.contrast].double()
         results.append((target[0] - target[1:]).tolist())
+    return results
+
+
+@register_method("random", "a seeded random score per word, the same for the same example id (no model): the "
+                           "baseline", options={"seed": 0})
+def random_scores(model, tokenizer, items: Sequence[Prepared], context: MethodContext) -> list[list[float]]:
+    results = []
+    for item in items:
+        key = f"{context.options['seed']}:{item.example.id}".encode()
+        generator = random.Random(hashlib.sha256(key).digest())  # not hash(): that is salted per process
+        results.append([generator.random() for _ in range(len(item.words))])
     return results

@@ -77,33 +77,41 @@ def paper2_summary(results: dict) -> str:
 
 
 FAITHFULNESS = "self_consistency_faithfulness"
+SHIFT = "self_consistency_shift"
+#: How each compared metric reads in the verdict: (name, better, not significantly better, not better).
+PAPER3_VERDICTS = {
+    FAITHFULNESS: ("faithfulness", "is more faithful than", "is above, not significantly,", "is NOT more faithful than"),
+    SHIFT: ("shift", "moves its classifier more than", "is above, not significantly,",
+            "does NOT move its classifier more than"),
+}
 
 
 def paper3_summary(results: dict) -> str:
     """Paper 3's claim on this run: after training on pseudo-faithful one-word self-explanations, the classifier's
-    self-explanations are more faithful than before it (`self_consistency_faithfulness` against `label_only`, paired
-    on the test items both classified correctly and checked: exact McNemar p), and its accuracy is kept
-    (`answer_accuracy` by `score`, paired)."""
-    rows = [c for c in results.get("comparisons", []) if c["seed"] != "all" and c["baseline"] == "label_only"
-            and c["metric"] in (FAITHFULNESS, "answer_accuracy")]
+    self-explanations are more faithful than before it (the experiment's first regime: `self_consistency_faithfulness`
+    paired on the test items both classified correctly and checked, exact McNemar p; and the graded
+    `self_consistency_shift`, paired bootstrap), and its accuracy is kept (`answer_accuracy` by `score`, paired)."""
+    order = (FAITHFULNESS, SHIFT, "answer_accuracy")
+    rows = [c for c in results.get("comparisons", []) if c["seed"] != "all" and c["metric"] in order]
     lines = []
-    for row in sorted(rows, key=lambda r: r["metric"] != FAITHFULNESS):  # faithfulness first, then accuracy
-        where = f"{row['regime']} on {row['task']}" + (f" ({row['protocol']})" if row["metric"] == FAITHFULNESS
-                                                        else "")
+    for row in sorted(rows, key=lambda r: (r["regime"], order.index(r["metric"]))):
+        checked = row["metric"] in PAPER3_VERDICTS
+        where = f"{row['regime']} on {row['task']}" + (f" ({row['protocol']})" if checked else "")
         if not row.get("n"):
-            lines.append(f"{where}: no test example classified correctly and checked by both, no comparison")
+            name = PAPER3_VERDICTS[row["metric"]][0] if checked else "accuracy"
+            lines.append(f"{where}: no test example checked by both, no {name} comparison")
             continue
         p_value = row["mcnemar_p"] if row.get("mcnemar_p") is not None else row["p_value"]
         significant = p_value < 0.05
         numbers = (f"{row['a']:.3f} vs {row['b']:.3f} before (difference {row['diff']:+.3f}, 95% CI "
                    f"[{row['low']:+.3f}, {row['high']:+.3f}], paired p = {p_value:.2g}, n = {row['n']})")
-        if row["metric"] == FAITHFULNESS:
-            verdict = ("is more faithful than" if row["diff"] > 0 and significant else
-                       "is above, not significantly," if row["diff"] > 0 else "is NOT more faithful than")
-            lines.append(f"{where} {verdict} label_only: faithfulness {numbers}")
+        if checked:
+            name, better, above, not_better = PAPER3_VERDICTS[row["metric"]]
+            verdict = better if row["diff"] > 0 and significant else above if row["diff"] > 0 else not_better
+            lines.append(f"{where} {verdict} {row['baseline']}: {name} {numbers}")
         else:
             kept = "does NOT keep" if row["diff"] < 0 and significant else "keeps"
-            lines.append(f"{where} {kept} the accuracy of label_only: accuracy {numbers}")
+            lines.append(f"{where} {kept} the accuracy of {row['baseline']}: accuracy {numbers}")
     return "\n".join(lines)
 
 

@@ -14,6 +14,11 @@ Self-consistency (samples of the `self_consistency_*` protocols, which record `s
   or of the intervened paragraph, stated no label and no "unknown" (always 0 when answers are scored).
 - **self_consistency_accuracy**: the classification of the original paragraph against gold; "unknown" and
   unreadable answers count as wrong (paper 1's accuracy_all convention).
+- **self_consistency_shift**: the graded version of the check, where answers are scored: how far applying the
+  self-explanation moves the probability the check looks at (softmax over the offered options' scores): the fall of
+  the prediction's probability (attribution, redaction), the rise of the target's (counterfactual). Among the
+  examples whose check completed, predicted as a label. A classifier that one word never flips still shows here
+  whether the word it names matters to it.
 
 ERASER (samples that carry an `eraser` record, as `faithex.faithfulness.eraser.Eraser.to_dict` writes it):
 **aopc_comprehensiveness** and **aopc_sufficiency**, differences of the predicted label's log-probability, unbounded.
@@ -105,6 +110,35 @@ def self_consistency_accuracy(samples: Sequence[Sample], labels: Sequence[int]) 
         return float(bool(_check(sample).get("correct")))
 
     return _per_sample(samples, value)
+
+
+@register_metric("self_consistency_shift", family="faithfulness", higher_is_better=True, range=(-1.0, 1.0),
+                 requires=("self_consistency.option_scores",),
+                 description="scored checks: fall of the prediction's probability (attribution, redaction) or rise "
+                             "of the target's (counterfactual) once the self-explanation is applied")
+def self_consistency_shift(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    return _per_sample(samples, lambda sample: probability_shift(_check(sample)))
+
+
+def probability_shift(record: Mapping[str, Any]) -> float | None:
+    """The shift of one scored check record (None where the check did not complete or does not apply)."""
+    before, after = record.get("option_scores"), record.get("intervened_option_scores")
+    if not _completed(record) or not before or not after:
+        return None
+    before_p, after_p = _softmax(before), _softmax(after)
+    if record.get("style") == "counterfactual":
+        option = record.get("target_option")
+        return None if option is None else after_p[option] - before_p[option]
+    if not isinstance(record.get("prediction"), int) or isinstance(record.get("prediction"), bool):
+        return None  # predicted "unknown": no label whose support could fall
+    option = int(np.argmax(before))  # the scored prediction
+    return before_p[option] - after_p[option]
+
+
+def _softmax(scores: Sequence[float]) -> np.ndarray:
+    values = np.asarray(scores, dtype=float)
+    values = np.exp(values - values.max())
+    return values / values.sum()
 
 
 def _eraser_values(samples: Sequence[Sample], key: str) -> np.ndarray:

@@ -211,7 +211,8 @@ class SelfConsistency(Protocol):
             "notes": intervention.notes,
         }
         if self.style == "counterfactual":
-            record.update(target_from=self.target_from, target=target, target_name=wording.name_of(target))
+            record.update(target_from=self.target_from, target=target, target_name=wording.name_of(target),
+                          target_option=None if target is None else wording.option_decisions.index(target))
         if self.classify == "score":
             record["options"] = wording.option_texts
             record["option_scores"] = before.option_scores

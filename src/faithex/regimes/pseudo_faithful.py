@@ -20,7 +20,9 @@ Per training example, on the starting model (the base model, or base + the adapt
 4. keep an explanation only where it passes on the starting model: attribution, redaction, by `Settings.criterion`:
    `changed` (default) the redacted paragraph's label differs from the prediction ("unknown" or another label;
    papers.md 3.2), `check` it is exactly the protocols' check (`is_faithful`: "unknown", binary tasks: or
-   neutral); counterfactual: a candidate edit is classified as the target (all candidates of a batch verified in
+   neutral), `drop` redacting the word lowers the prediction's probability (over the offered options) by at least
+   `Settings.min_drop` (ERASER's comprehensiveness of one word: a classifier that one word never flips still
+   leans on some words more than others), `none` no check (a control); counterfactual: a candidate edit is classified as the target (all candidates of a batch verified in
    one scoring call; the most likely verified one is kept), and the prediction was not the target already.
 
 Training records (one adapter, answering every kind the self-consistency protocols ask):
@@ -81,7 +83,7 @@ Span = tuple[int, int]
 
 
 #: When a redacted paragraph explains the prediction (attribution, redaction): see `Settings.criterion`.
-CRITERIA = ("changed", "check")
+CRITERIA = ("changed", "check", "drop", "none")
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,13 @@ class Settings:
     differs from the prediction on the whole paragraph ("unknown" or another label; papers.md 3.2's proposal).
     `check`: exactly the self-consistency check the protocols measure (`is_faithful`: "unknown", binary tasks also
     neutral); a classifier never trained to answer "unknown" passes it for no word (docs/faithfulness.md).
-    Counterfactuals always need the edit to read as their target."""
+    `drop`: redacting the word lowers the prediction's probability by at least `min_drop` (on the default model one
+    redacted word almost never changes the label: docs/faithfulness.md). `none`: no check, the best-ranked word is
+    kept (with `method: random`, the control that trains the format on words that need not matter). Counterfactuals
+    always need the edit to read as their target."""
+    min_drop: float = 0.05
+    """`criterion: drop`: the least fall of the prediction's probability (softmax over the offered options' scores)
+    when the word is redacted."""
     explained: int | None = None
     """Explain only the first `explained` training examples (None: all); every example keeps its classification
     record. Building an explanation asks the model several times, so this bounds the cost on a CPU."""
@@ -118,15 +126,24 @@ class Settings:
                 raise ConfigError(f"setting '{name}' must be a positive integer, got {value!r}")
         if not isinstance(self.correct_only, bool):
             raise ConfigError(f"setting 'correct_only' must be true or false, got {self.correct_only!r}")
+        if isinstance(self.min_drop, bool) or not isinstance(self.min_drop, (int, float)) \
+                or not 0 < self.min_drop < 1:
+            raise ConfigError(f"setting 'min_drop' must be a number between 0 and 1, got {self.min_drop!r}")
         if self.criterion not in CRITERIA:
             raise ConfigError(f"setting 'criterion' must be one of {', '.join(CRITERIA)}, got {self.criterion!r}")
         if not isinstance(self.method, str):
             raise ConfigError(f"setting 'method' must be an attribution method's name, got {self.method!r}")
 
-    def passes(self, wording: Wording, style: str, prediction: Decision, after: Decision | None) -> bool:
-        """Whether a redaction (attribution, redaction styles) explains `prediction` by this criterion."""
+    def passes(self, wording: Wording, style: str, prediction: Decision, after: Decision | None,
+               drop: float | None = None) -> bool:
+        """Whether a redaction (attribution, redaction styles) explains `prediction` by this criterion (`drop`: the
+        fall of the prediction's probability, needed by `criterion: drop`)."""
         if self.criterion == "check":
             return bool(is_faithful(wording, style, after))
+        if self.criterion == "drop":
+            return drop is not None and drop >= self.min_drop
+        if self.criterion == "none":
+            return True
         return after is not None and after != prediction
 
 
@@ -134,6 +151,9 @@ class Settings:
 class Oracle(Protocol):
     def classify(self, paragraphs: Sequence[str]) -> list[Decision]:
         """The check's reading of each paragraph: a label index or "unknown"."""
+
+    def probabilities(self, paragraphs: Sequence[str]) -> list[dict[Decision, float]]:
+        """Each paragraph's probability of every offered answer (only `criterion: drop` asks)."""
 
     def rank_words(self, examples: Sequence[Example], labels: Sequence[int]) -> list[list[tuple[str, Span]]]:
         """Each example's words with their character spans, most supportive of its label first."""
@@ -162,6 +182,8 @@ class StyleOutcome:
     """Its label name, "unknown" or "neutral"."""
     target: str | None = None
     """Counterfactual: the target label's name."""
+    drop: float | None = None
+    """`criterion: drop`: how much redacting the word lowered the prediction's probability."""
 
 
 @dataclass
@@ -243,20 +265,20 @@ def _redaction_checks(oracle: Oracle, wording: Wording, examples: Sequence[Examp
     best-ranked word whose redaction passes `settings.criterion` and whose explanation parses back."""
     asked = [(i, rank, word) for i, words in candidates.items() for rank, (word, _) in enumerate(words, 1)]
     redacted = [redact_words(examples[i].input, [word]) for i, _, word in asked]
-    after = oracle.classify(redacted)
-    tries: dict[int, list[tuple[int, str, str, Decision]]] = {}
-    for (i, rank, word), text, decision in zip(asked, redacted, after):
-        tries.setdefault(i, []).append((rank, word, text, decision))
+    after, drops = _read_redactions(oracle, examples, predictions, candidates, asked, redacted, settings)
+    tries: dict[int, list[tuple[int, str, str, Decision, float | None]]] = {}
+    for (i, rank, word), text, decision, drop in zip(asked, redacted, after, drops):
+        tries.setdefault(i, []).append((rank, word, text, decision, drop))
     results = {}
     for i, attempts in tries.items():
         paragraph = examples[i].input
         results[i] = {}
         for style in styles:
             best = None
-            for rank, word, text, decision in attempts:
+            for rank, word, text, decision, drop in attempts:
                 explanation = word if style == "attribution" else text
-                outcome = StyleOutcome(True, None, word, rank, explanation, text, wording.name_of(decision))
-                if not settings.passes(wording, style, predictions[i], decision):
+                outcome = StyleOutcome(True, None, word, rank, explanation, text, wording.name_of(decision), drop=drop)
+                if not settings.passes(wording, style, predictions[i], decision, drop):
                     outcome.kept, outcome.reason, outcome.explanation = False, "not faithful", None
                 elif not _parses_back(style, explanation, paragraph):
                     outcome.kept, outcome.reason, outcome.explanation = False, "does not parse back", None
@@ -266,6 +288,21 @@ def _redaction_checks(oracle: Oracle, wording: Wording, examples: Sequence[Examp
                     break
             results[i][style] = best
     return results
+
+
+def _read_redactions(oracle: Oracle, examples: Sequence[Example], predictions: Sequence[Decision],
+                     candidates: dict[int, list[tuple[str, Span]]], asked: list[tuple[int, int, str]],
+                     redacted: list[str], settings: Settings) -> tuple[list[Decision], list[float | None]]:
+    """The label of each redacted paragraph and, for `criterion: drop`, the fall of the prediction's probability
+    from the whole paragraph to the redacted one (the whole paragraphs scored in the same call)."""
+    if settings.criterion != "drop":
+        return oracle.classify(redacted), [None] * len(redacted)
+    explained = list(candidates)
+    read = oracle.probabilities([examples[i].input for i in explained] + redacted)
+    before = {i: read[n][predictions[i]] for n, i in enumerate(explained)}
+    after = read[len(explained):]
+    return ([max(p, key=p.__getitem__) for p in after],
+            [round(before[i] - p[predictions[i]], 6) for (i, _, _), p in zip(asked, after)])
 
 
 def _counterfactual_checks(oracle: Oracle, wording: Wording, examples: Sequence[Example],
@@ -422,13 +459,20 @@ class LoadedOracle:
         return system(self.options) + [user(classify_prompt(self.wording, paragraph))]
 
     def classify(self, paragraphs: Sequence[str]) -> list[Decision]:
+        return [decision_of_option(self.wording, j) for j in self._scores(paragraphs).predicted.tolist()]
+
+    def probabilities(self, paragraphs: Sequence[str]) -> list[dict[Decision, float]]:
+        """Softmax over the options' summed log-probabilities: the distribution the scored check reads."""
+        probabilities = self._scores(paragraphs).summed.float().softmax(dim=-1).tolist()
+        return [dict(zip(self.wording.option_decisions, row)) for row in probabilities]
+
+    def _scores(self, paragraphs: Sequence[str]):
         from faithex.lm.generation import render
         from faithex.lm.scoring import label_scores
 
         prompts = [render(self.tokenizer, self.classify_messages(p)) for p in paragraphs]
-        scores = label_scores(self.model, self.tokenizer, prompts, self.wording.option_texts,
-                              batch_size=self.batch_size, precision=self.precision)
-        return [decision_of_option(self.wording, j) for j in scores.predicted.tolist()]
+        return label_scores(self.model, self.tokenizer, prompts, self.wording.option_texts,
+                            batch_size=self.batch_size, precision=self.precision)
 
     def rank_words(self, examples: Sequence[Example], labels: Sequence[int]) -> list[list[tuple[str, Span]]]:
         """One attribution call per predicted label, whose option's log-probability is explained."""
@@ -585,6 +629,21 @@ class PseudoFaithful(Regime):
         return ModelRecords({ADAPTER: rows}, summary)
 
 
+@dataclass(frozen=True, kw_only=True)
+class SelfConsistencyClassifier(PseudoFaithful):
+    """The task alone, asked as the self-consistency check asks it (the options and "unknown"): paper 3's starting
+    classifier. A classifier trained on its own prompt (`label_only`) meets the check's prompt as a new task (on the
+    default model label_only answered the majority label for every training tweet there), so neither its
+    predictions nor the words that drive them are the ones the check and the filter read."""
+
+    styles: tuple[str, ...] = ()
+    needs_model: bool = False
+    default_protocol: str = "score"
+
+    def parameters(self) -> dict[str, Any]:
+        return {}
+
+
 def _register() -> list[PseudoFaithful]:
     regimes = [register_regime(PseudoFaithful(
         name="pseudo_faithful",
@@ -595,6 +654,10 @@ def _register() -> list[PseudoFaithful]:
             name=f"pseudo_faithful_{style}", styles=(style,),
             default_protocol=f"self_consistency_{style}_1word",
             description=f"paper 3: checked one-word {style} self-explanations mixed with classification")))
+    regimes.append(register_regime(SelfConsistencyClassifier(
+        name="self_consistency_classifier",
+        description="paper 3's starting classifier: the task in the self-consistency prompt's wording (options "
+                    "and unknown), no explanations; pseudo_faithful regimes start from it")))
     return regimes
 
 

@@ -384,7 +384,8 @@ def _build_model_records(plan: Plan, cell: Cell, regime: Regime, paths: dict[str
 
 def _check_record_settings(path: Path, regime: Regime) -> None:
     """Records built with other settings than the regime's now are refused, not trained on (a summary without
-    `criterion` was built before that setting existed, with the self-consistency check)."""
+    `criterion` was built before that setting existed, with the self-consistency check; one without `min_drop`
+    before `criterion: drop` existed, so its default applies)."""
     summary_path = path.with_suffix(".summary.json")
     if not summary_path.exists():
         return
@@ -392,7 +393,7 @@ def _check_record_settings(path: Path, regime: Regime) -> None:
     current = regime.parameters()
     if not stored or not current:
         return
-    stored = {"criterion": "check", "explained": None, **stored}
+    stored = {"criterion": "check", "explained": None, "min_drop": 0.05, **stored}
     if stored != current:
         differ = sorted(key for key in current if stored.get(key) != current[key])
         raise RunDirectoryError(f"{path} was built with other settings ({', '.join(differ)}); remove it, or "
