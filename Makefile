@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast venv benchmark clean
+.PHONY: demo test test-fast venv browser benchmark clean
 
 venv: $(STAMP)
 
@@ -23,7 +23,17 @@ $(STAMP): requirements.lock pyproject.toml
 demo: $(STAMP)
 	$(BIN)/faithex demo
 
-test: $(STAMP)
+# Debian's chromium and chromedriver for the report's browser test; where apt-get cannot install them (no root, no
+# Debian), the test is skipped and says why.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		{ SUDO=$$(test "$$(id -u)" = 0 || echo "sudo -n"); \
+		  $$SUDO apt-get install -y -q chromium chromium-driver >/dev/null 2>&1 || \
+		  { $$SUDO apt-get update -q >/dev/null 2>&1 && \
+		    $$SUDO apt-get install -y -q chromium chromium-driver >/dev/null 2>&1; } || \
+		  echo "could not install chromium and chromium-driver: the browser test will be skipped"; }
+
+test: $(STAMP) browser
 	$(BIN)/python -m pytest -q
 
 test-fast: $(STAMP)

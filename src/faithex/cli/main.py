@@ -8,7 +8,8 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
-from faithex.cli import analyze, annotate, attribute, demo, evaluate, generate, predict, run, tasks, train, validate
+from faithex.cli import (analyze, annotate, attribute, demo, evaluate, generate, predict, report, run, tasks, train,
+                         validate)
 from faithex.cli.common import USER_ERROR, print_user_error
 
 
@@ -42,7 +43,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for module in (tasks, generate, annotate, train, evaluate, predict, attribute, analyze, run, validate, demo):
+for module in (tasks, generate, annotate, train, evaluate, predict, attribute, analyze, run, report, validate,
+               demo):
     app.command(name=module.NAME, help=module.__doc__)(module.command)
 
 

@@ -25,26 +25,18 @@ def command(
 
 
 def run_and_report(spec, run_dir: Path) -> dict:
-    """Run `spec`, then write report.md (every table; paper 1's figure where the run has paper-1 cells)."""
+    """Run `spec`, then write report.md (every table; paper 1's figures where the run has paper-1 cells) and
+    report.html (docs/report.md)."""
     from rich.console import Console
 
-    from faithex.io import atomic_write_text
-    from faithex.report import depth_figure, markdown_table, paper1_figure, rich_tables
-    from faithex.report.plots import depth_cells, paper1_cells
+    from faithex.report import rich_tables, write_reports
     from faithex.runner import run_experiment
 
     results = run_experiment(spec, run_dir, RichReporter())
-    report = f"# {spec.name}\n\n{markdown_table(results)}"
-    if paper1_cells(results):
-        paper1_figure(results, run_dir / "paper1.png")
-        report += "\n![paper 1: accuracy and alignment](paper1.png)\n"
-    if depth_cells(results):
-        depth_figure(results, run_dir / "depth.png")
-        report += "\n![paper 1: accuracy against tree depth](depth.png)\n"
-    atomic_write_text(run_dir / "report.md", report)
+    _, page = write_reports(run_dir, results)
     # wide enough for the tables in logs and CI; no markup: titles hold the experiment's name as the user wrote it
     wide = Console(stderr=True, width=200, markup=False, highlight=False)
     for table in rich_tables(results):
         wide.print(table)
-    console.print(f"run directory: {run_dir} ({results['seconds']} s)")
+    console.print(f"run directory: {run_dir} ({results['seconds']} s); report: {page}", markup=False)
     return results

@@ -9,6 +9,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from faithex.analysis.plots import plain
+
 #: (legend label, metric) drawn as one bar each per configuration
 PAPER1_BARS = [("answer acc.", "answer_accuracy"), ("explanation acc.", "explanation_accuracy"),
                ("alignment", "alignment_rate")]
@@ -110,3 +112,127 @@ def depth_figure(results: dict[str, Any], path: str | Path | None = None):
     ax.set_title(f"{results['experiment']}: accuracy against depth (paper 1)", fontsize=10)
     fig.tight_layout()
     return _saved(fig, path)
+
+
+# -- paper 2: accuracy per regime ----------------------------------------------------------------------------------
+LABEL_PROTOCOLS = ("score", "generate", "explain_then_score")
+
+
+def label_cells(results: dict[str, Any]) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """{task: {regime: [cells over seeds]}} of the cells asked with a label protocol (one protocol per regime: its
+    first in the run), when some task has at least two regimes; else {}."""
+    out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    chosen: dict[tuple[str, str], str] = {}
+    for cell in results["cells"]:
+        if cell["protocol"] not in LABEL_PROTOCOLS or "answer_accuracy" not in cell["metrics"]:
+            continue
+        protocol = chosen.setdefault((cell["task"], cell["regime"]), cell["protocol"])
+        if cell["protocol"] == protocol:
+            out.setdefault(cell["task"], {}).setdefault(cell["regime"], []).append(cell)
+    return out if any(len(regimes) >= 2 for regimes in out.values()) else {}
+
+
+def regime_accuracy_figure(results: dict[str, Any], path: str | Path | None = None):
+    """Per task, answer accuracy of each regime: one dot per seed with its 95% interval, the mean over seeds as a
+    bar, and the chance level."""
+    from matplotlib.figure import Figure
+
+    tasks = label_cells(results)
+    fig = Figure(figsize=(max(4.5, 1.0 + 1.1 * max(len(r) for r in tasks.values())) * min(3, len(tasks)),
+                          3.8 * math.ceil(len(tasks) / 3)))
+    axes = fig.subplots(math.ceil(len(tasks) / 3), min(3, len(tasks)), squeeze=False)
+    for ax, (task_name, regimes) in zip(axes.flat, tasks.items()):
+        for i, (regime, cells) in enumerate(regimes.items()):
+            values = [_value(c["metrics"], "answer_accuracy") for c in cells]
+            ax.bar(i, sum(v for v, _, _ in values) / len(values), 0.6, color="#9cc3e6")
+            offsets = [i + 0.12 * (k - (len(values) - 1) / 2) for k in range(len(values))]
+            ax.errorbar(offsets, [v for v, _, _ in values], yerr=[[lo for _, lo, _ in values],
+                                                                  [hi for _, _, hi in values]],
+                        fmt="o", color="#1f4e79", markersize=3, capsize=2)
+        ax.axhline(results["tasks"][task_name]["chance_level"], color="black", linestyle="--", linewidth=1)
+        ax.set_xticks(range(len(regimes)), [plain(r) for r in regimes], rotation=25, ha="right", fontsize=8)
+        ax.set_title(plain(task_name), fontsize=10)
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel("accuracy (95% CI)", fontsize=9)
+    for ax in list(axes.flat)[len(tasks):]:
+        ax.set_visible(False)
+    fig.suptitle(plain(f"{results['experiment']}: accuracy per regime (bar: mean over seeds; dots: seeds; "
+                       "dashed: chance)"), fontsize=10)
+    fig.tight_layout()
+    return _saved(fig, path)
+
+
+# -- paper 3: faithfulness per task x style, and the generalisation grid -------------------------------------------
+FAITHFULNESS = "self_consistency_faithfulness"
+
+
+def faithfulness_cells(results: dict[str, Any]) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
+    """{task: {protocol: {regime: cell}}} of the self-consistency cells (the first seed of each)."""
+    out: dict[str, dict[str, dict[str, dict[str, Any]]]] = {}
+    for cell in results["cells"]:
+        if FAITHFULNESS in cell["metrics"]:
+            out.setdefault(cell["task"], {}).setdefault(cell["protocol"], {}).setdefault(cell["regime"], cell)
+    return out
+
+
+def short_protocol(protocol: str) -> str:
+    """`self_consistency_redaction_1word` -> `redaction 1word`."""
+    return protocol.removeprefix("self_consistency_").replace("_", " ")
+
+
+def faithfulness_figure(results: dict[str, Any], metric: str = FAITHFULNESS, path: str | Path | None = None):
+    """Per task, `metric` of every regime for each self-consistency protocol (style, one word or not), 95% CIs."""
+    from matplotlib.figure import Figure
+
+    tasks = faithfulness_cells(results)
+    regimes = list(dict.fromkeys(r for protocols in tasks.values() for cells in protocols.values() for r in cells))
+    fig = Figure(figsize=(max(5.0, 1.2 * max(len(p) for p in tasks.values()) + 1.5), 3.4 * len(tasks)))
+    axes = fig.subplots(len(tasks), 1, squeeze=False)
+    width = 0.8 / len(regimes)
+    for ax, (task_name, protocols) in zip(axes[:, 0], tasks.items()):
+        names = list(protocols)
+        for k, regime in enumerate(regimes):
+            values = [_value(protocols[p][regime]["metrics"], metric) if regime in protocols[p] else (0.0, 0.0, 0.0)
+                      for p in names]
+            ax.bar([i + (k - (len(regimes) - 1) / 2) * width for i in range(len(names))], [v for v, _, _ in values],
+                   width, yerr=[[lo for _, lo, _ in values], [hi for _, _, hi in values]], capsize=2,
+                   label=plain(regime))
+        ax.set_xticks(range(len(names)), [short_protocol(p) for p in names], fontsize=8)
+        ax.set_title(plain(task_name), fontsize=10)
+        ax.set_ylabel(metric.removeprefix("self_consistency_"), fontsize=9)
+        ax.axhline(0, color="black", linewidth=0.6)
+    axes[0][0].legend(fontsize=8, loc="upper right")
+    fig.suptitle(plain(f"{results['experiment']}: {metric} per task and style (95% CI)"), fontsize=10)
+    fig.tight_layout()
+    return _saved(fig, path)
+
+
+def generalisation_figure(results: dict[str, Any], metric: str = FAITHFULNESS, path: str | Path | None = None):
+    """The grid: rows are regimes, columns task x protocol, each square `metric` (its value written in it), so
+    transfer across styles and tasks reads off one picture."""
+    from matplotlib.figure import Figure
+
+    tasks = faithfulness_cells(results)
+    columns = [(t, p) for t, protocols in tasks.items() for p in protocols]
+    regimes = list(dict.fromkeys(r for protocols in tasks.values() for cells in protocols.values() for r in cells))
+    grid = [[_grid_value(tasks[t][p].get(r), metric) for t, p in columns] for r in regimes]
+    fig = Figure(figsize=(1.0 + 0.9 * len(columns), 1.2 + 0.45 * len(regimes)))
+    ax = fig.subplots()
+    image = ax.imshow([[math.nan if v is None else v for v in row] for row in grid], cmap="viridis", vmin=0,
+                      vmax=1 if metric == FAITHFULNESS else None, aspect="auto")
+    for i, row in enumerate(grid):
+        for j, value in enumerate(row):
+            ax.text(j, i, "-" if value is None else f"{value:.2f}", ha="center", va="center", fontsize=7,
+                    color="white" if value is not None and value < 0.5 else "black")
+    ax.set_xticks(range(len(columns)), [plain(f"{t}\n{short_protocol(p)}") for t, p in columns], fontsize=7,
+                  rotation=45, ha="right")
+    ax.set_yticks(range(len(regimes)), [plain(r) for r in regimes], fontsize=8)
+    fig.colorbar(image, ax=ax, fraction=0.03)
+    ax.set_title(plain(f"{results['experiment']}: {metric}, regime x (task, style)"), fontsize=10)
+    fig.tight_layout()
+    return _saved(fig, path)
+
+
+def _grid_value(cell: dict[str, Any] | None, metric: str) -> float | None:
+    value = ((cell or {}).get("metrics", {}).get(metric) or {}).get("value")
+    return None if value is None or math.isnan(value) else value
