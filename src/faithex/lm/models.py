@@ -177,6 +177,10 @@ def load_model(
     """Base model (+ optional PEFT adapter folder) in fp32 weights; compute precision is chosen by autocast."""
     import torch
 
+    from faithex.progress import quiet_libraries
+
+    quiet_libraries()
+
     source = resolve_model(name)
     tokenizer = load_tokenizer(source, trust_remote_code=trust_remote_code)
     model = load_base_model(source, trust_remote_code=trust_remote_code)

@@ -162,6 +162,8 @@ def lora_config(config: TrainConfig, model):
 def sft_config(config: TrainConfig, output_dir: str | Path, precision: str):
     from trl import SFTConfig
 
+    from faithex.progress import interactive
+
     packed = config.pack_shared_prefixes
     return SFTConfig(
         output_dir=str(output_dir),
@@ -189,7 +191,7 @@ def sft_config(config: TrainConfig, output_dir: str | Path, precision: str):
         save_total_limit=1,
         save_only_model=False,
         report_to="none",
-        disable_tqdm=False,
+        disable_tqdm=not interactive(),  # in a log: the loss lines, not one line per step (faithex.progress)
         dataloader_num_workers=0,
         # A packed dataset is tokenised and laid out already (TRL would re-tokenise it), and its collator reads
         # columns that are not model inputs (segments, loss terms), which the trainer would otherwise drop.
@@ -273,6 +275,9 @@ def build_trainer(
 ):
     """An `SFTTrainer` ready to train on `records` (also used by the loss-mask check): a fresh LoRA adapter, or the
     adapter in the folder `init_adapter`, trained further (its own rank and target modules then apply)."""
+    from faithex.progress import quiet_libraries
+
+    quiet_libraries()
     precision = choose_precision(config.precision)
     source = resolve_model(model_name)
     tokenizer = load_tokenizer(source)
