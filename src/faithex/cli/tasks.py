@@ -18,7 +18,7 @@ def command() -> None:
     def table(title: str, headers: list[str], rows: list[list[str]]) -> Table:
         out = Table(title=title)
         for header in headers:
-            out.add_column(header)
+            out.add_column(header, overflow="fold")  # names are what the user types: folded, never cut
         for row in rows:
             out.add_row(*[Text(value) for value in row])  # Text, not markup: `[w.x > 0]` must print as it is
         return out
