@@ -80,7 +80,8 @@ FAITHFULNESS = "self_consistency_faithfulness"
 SHIFT = "self_consistency_shift"
 #: How each compared metric reads in the verdict: (name, better, not significantly better, not better).
 PAPER3_VERDICTS = {
-    FAITHFULNESS: ("faithfulness", "is more faithful than", "is above, not significantly,", "is NOT more faithful than"),
+    FAITHFULNESS: ("faithfulness", "is more faithful than", "is above, not significantly,",
+                   "is NOT more faithful than"),
     SHIFT: ("shift", "moves its classifier more than", "is above, not significantly,",
             "does NOT move its classifier more than"),
 }

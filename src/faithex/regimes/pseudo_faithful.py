@@ -22,8 +22,9 @@ Per training example, on the starting model (the base model, or base + the adapt
    papers.md 3.2), `check` it is exactly the protocols' check (`is_faithful`: "unknown", binary tasks: or
    neutral), `drop` redacting the word lowers the prediction's probability (over the offered options) by at least
    `Settings.min_drop` (ERASER's comprehensiveness of one word: a classifier that one word never flips still
-   leans on some words more than others), `none` no check (a control); counterfactual: a candidate edit is classified as the target (all candidates of a batch verified in
-   one scoring call; the most likely verified one is kept), and the prediction was not the target already.
+   leans on some words more than others), `none` no check (a control); counterfactual: a candidate edit is
+   classified as the target (all candidates of a batch verified in one scoring call; the most likely verified one
+   is kept), and the prediction was not the target already.
 
 Training records (one adapter, answering every kind the self-consistency protocols ask):
 

@@ -6,9 +6,10 @@ returns nothing when the run has no data for it, so a run shows only its own sec
 without touching the others.
 
 Everything a model or a dataset wrote reaches the page as text: Python escapes it (`text`) before it enters the
-markup (the page itself is a Jinja2 template with autoescape on), the examples travel as JSON inside a `<script type="application/json">` element with every `<`, `>` and
-`&` written as a JSON escape (`script_json`: no output can close that element), and the page's script puts them
-into the document with `textContent` only, never as HTML.
+markup (the page itself is a Jinja2 template with autoescape on); the examples travel as JSON inside a
+`<script type="application/json">` element with every `<`, `>` and `&` written as a JSON escape (`script_json`:
+no output can close that element); and the page's script puts them into the document with `textContent` only,
+never as HTML.
 """
 
 from __future__ import annotations
