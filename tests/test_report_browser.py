@@ -9,7 +9,6 @@ import shutil
 import time
 
 import pytest
-
 from test_report_html import HOSTILE, paper2_results, run_dir, sample
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
@@ -95,7 +94,7 @@ def test_the_page_opens_with_tables_figures_and_every_example_and_runs_no_output
 
     # nothing a model wrote ran: no alert, no handler fired, and the console is clean
     with pytest.raises(NoAlertPresentException):
-        browser.switch_to.alert.text  # noqa: B018
+        browser.switch_to.alert.text
     assert browser.execute_script("return window.__pwned") is None
     logged = [entry for entry in browser.get_log("browser") if entry["level"] in ("SEVERE", "WARNING")]
     assert logged == [], json.dumps(logged, indent=1)

@@ -8,8 +8,6 @@ import math
 import re
 from html.parser import HTMLParser
 
-import pytest
-
 from faithex.report.html import render, script_json, text
 from faithex.report.sections import SECTIONS
 from faithex.report.sections.examples import viewer_row

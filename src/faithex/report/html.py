@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 ASSETS = Path(__file__).parent / "assets"
 FIGURES = "figures"
 
