@@ -585,3 +585,23 @@ def test_the_demo_config_runs_end_to_end_on_the_tiny_model_and_gets_a_verdict(ti
     for regime, lines in (("pseudo_faithful_attribution", verdict[:3]), ("random_words", verdict[3:])):
         assert all(line.startswith(f"{regime} on tweet_sentiment") for line in lines)
         assert ["faithful" in lines[0], "shift" in lines[1], "accuracy" in lines[2]] == [True, True, True]
+
+
+def test_the_records_progress_counts_every_training_example_when_only_some_are_explained(monkeypatch):
+    import faithex.regimes.pseudo_faithful as module
+
+    def explained_all(oracle, wording, chunk, styles, settings):
+        return [module.ExampleOutcome(e.id, "positive", [], {"attribution": module.dropped("not faithful")})
+                for e in chunk]
+
+    class Model:
+        def eval(self):
+            return self
+
+    monkeypatch.setattr(module, "explain_examples", explained_all)
+    advanced = []
+    regime = get_regime("pseudo_faithful_attribution").configured(explained=3)
+    examples = [example(i, "good day", 1) for i in range(7)]
+    regime.model_records(Model(), None, Sentiment(), examples, PromptOptions(system_prompt=""), batch_size=2,
+                         on_batch=advanced.append)
+    assert advanced == [2, 1, 4]  # two chunks explained, then the four classified only: the bar reaches 7 of 7

@@ -624,6 +624,8 @@ class PseudoFaithful(Regime):
             outcomes += explain_examples(oracle, wording, chunk, self.styles, self.settings)
             if on_batch:
                 on_batch(len(chunk))
+        if on_batch and len(examples) > len(explained):
+            on_batch(len(examples) - len(explained))  # the rest are classified only: done at once
         rows = training_rows(wording, examples, outcomes, options)
         summary = {"styles": yields(outcomes, self.styles), "settings": asdict(self.settings),
                    "examples": [o.to_dict() for o in outcomes]}
