@@ -323,6 +323,10 @@ def test_counterfactuals():
         assert parse_counterfactual(unchanged, paragraph) is None
     for empty in ("", "  ", '""', "Paragraph:", None):
         assert parse_counterfactual(empty, paragraph) is None
+    # an answer that keeps no word of the paragraph is no edit of it (a classifier answering its label)
+    for unrelated in ("negative", "Positive.", "Paragraph: great"):
+        assert parse_counterfactual(unrelated, paragraph) is None
+    assert parse_counterfactual("great", "awful") == "great"  # a one-word paragraph has nothing else to keep
 
 
 def test_extract_paragraph_keeps_a_paragraph_with_its_own_colon():

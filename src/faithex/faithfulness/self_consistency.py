@@ -490,10 +490,15 @@ def parse_redaction(text: str | None, paragraph: str) -> str | None:
 
 
 def parse_counterfactual(text: str | None, paragraph: str) -> str | None:
-    """The model's edited paragraph; None (unparsed) when empty or not different from the paragraph (case, spacing
-    and punctuation at the edges of words ignored: "So good!!" is no edit of "so good")."""
+    """The model's edited paragraph; None (unparsed) when empty, not different from the paragraph (case, spacing
+    and punctuation at the edges of words ignored: "So good!!" is no edit of "so good"), or, for a paragraph of
+    several words, sharing none of them: a classifier asked for an edit often answers a label ("negative"), which
+    the check would classify as that label and count as a faithful counterfactual of a paragraph it never edited."""
     extracted = extract_paragraph(text)
     if extracted is None or _words(extracted) == _words(paragraph):
+        return None
+    original = set(_words(paragraph))
+    if len(original) > 1 and not set(_words(extracted)) & original:  # a one-word paragraph has nothing to keep
         return None
     return extracted
 
