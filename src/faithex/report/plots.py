@@ -216,7 +216,7 @@ def generalisation_figure(results: dict[str, Any], metric: str = FAITHFULNESS, p
     columns = [(t, p) for t, protocols in tasks.items() for p in protocols]
     regimes = list(dict.fromkeys(r for protocols in tasks.values() for cells in protocols.values() for r in cells))
     grid = [[_grid_value(tasks[t][p].get(r), metric) for t, p in columns] for r in regimes]
-    fig = Figure(figsize=(1.0 + 0.9 * len(columns), 1.2 + 0.45 * len(regimes)))
+    fig = Figure(figsize=(max(4.5, 2.5 + 0.9 * len(columns)), max(2.8, 1.6 + 0.45 * len(regimes))))
     ax = fig.subplots()
     image = ax.imshow([[math.nan if v is None else v for v in row] for row in grid], cmap="viridis", vmin=0,
                       vmax=1 if metric == FAITHFULNESS else None, aspect="auto")
