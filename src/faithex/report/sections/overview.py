@@ -45,11 +45,12 @@ def _provenance(results: dict[str, Any]) -> str:
 
 def _comparisons(results: dict[str, Any]) -> str:
     """Paired tests of every regime against the first one: green rows are significantly better, red ones worse."""
-    from faithex.metrics import get_metric
+    from faithex.metrics import METRICS
 
     rows, classes = [], []
     for row in results.get("comparisons", []):
-        higher = get_metric(row["metric"]).higher_is_better
+        # a metric this version no longer has (an older run): read as higher-is-better
+        higher = METRICS.get(row["metric"]).higher_is_better if row["metric"] in METRICS else True
         diff = row.get("diff") if row["seed"] != "all" else row.get("mean_diff")
         p_value = row.get("mcnemar_p") if row.get("mcnemar_p") is not None else row.get("p_value")
         significant = p_value is not None and diff is not None and not math.isnan(p_value) and p_value < SIGNIFICANT
