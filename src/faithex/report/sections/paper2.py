@@ -13,7 +13,7 @@ ANALYSIS_FILE = "analysis.json"
 AGAINST_FILE = "against.json"
 
 
-@register_section("paper2", "Paper 2: accuracy per regime and inside the model", order=30)
+@register_section("paper2", "Accuracy per regime, and inside the model (paper 2)", order=30)
 def paper2(context: ReportContext) -> str | None:
     parts = []
     if label_cells(context.results):
