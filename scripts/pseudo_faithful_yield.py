@@ -22,7 +22,7 @@ from faithex.faithfulness.self_consistency import Wording, redact_words
 from faithex.lm.models import choose_precision, load_model
 from faithex.regimes import get_regime
 from faithex.regimes.base import PromptOptions
-from faithex.regimes.pseudo_faithful import EXPLAINABLE, LoadedOracle
+from faithex.regimes.pseudo_faithful import LoadedOracle, _distinct_words
 from faithex.tasks.registry import get_task
 
 THRESHOLDS = (0.01, 0.02, 0.05, 0.1)
@@ -70,7 +70,7 @@ def top_word_drops(oracle: LoadedOracle, examples) -> dict:
     rankings = oracle.rank_words([examples[i] for i in labelled], [predictions[i] for i in labelled])
     asked = []
     for i, ranking in zip(labelled, rankings):
-        words = list(dict.fromkeys(w for w, _ in ranking if EXPLAINABLE.search(w)))[:3]
+        words = [word for word, _ in _distinct_words(ranking)[:3]]  # the words the filter itself would try
         asked += [(i, rank, redact_words(examples[i].input, [word])) for rank, word in enumerate(words)]
     after = oracle.probabilities([text for _, _, text in asked])
     by_rank: dict[int, list[float]] = {}
