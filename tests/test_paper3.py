@@ -409,6 +409,8 @@ def test_demo_of_paper_3_reads_faithfulness_shift_and_accuracy_against_the_first
          "mcnemar_p": None, "p_value": 0.001, "n": 50},
         {**row, "metric": "self_consistency_faithfulness", "a": 0.4, "b": 0.15, "diff": 0.25, "mcnemar_p": 0.003,
          "n": 40},
+        {**row, "metric": "self_consistency_label_change", "a": 0.3, "b": 0.2, "diff": 0.1, "mcnemar_p": 0.3,
+         "n": 40},
         {**row, "metric": "self_consistency_faithfulness", "seed": "all", "a": 0.4, "b": 0.1, "diff": 0.3,
          "mcnemar_p": None, "n": 2},
         {**row, "metric": "macro_f1", "protocol": "score", "a": 0.7, "b": 0.6, "diff": 0.1, "mcnemar_p": None,
@@ -423,6 +425,9 @@ def test_demo_of_paper_3_reads_faithfulness_shift_and_accuracy_against_the_first
         "pseudo_faithful_attribution on tweet_sentiment (self_consistency_attribution_1word) is more faithful than "
         "self_consistency_classifier: faithfulness 0.400 vs 0.150 before (difference +0.250, 95% CI "
         "[+0.100, +0.400], paired p = 0.003, n = 40)",
+        "pseudo_faithful_attribution on tweet_sentiment (self_consistency_attribution_1word) is above, not "
+        "significantly, self_consistency_classifier: label change 0.300 vs 0.200 before (difference +0.100, 95% CI "
+        "[+0.100, +0.400], paired p = 0.3, n = 40)",
         "pseudo_faithful_attribution on tweet_sentiment (self_consistency_attribution_1word) moves its classifier "
         "more than self_consistency_classifier: shift 0.120 vs 0.020 before (difference +0.100, 95% CI "
         "[+0.050, +0.150], paired p = 0.001, n = 50)",

@@ -126,6 +126,11 @@ def test_label_table_adds_the_mean_absolute_error_on_ordinal_tasks_and_paper3_ge
     shifted = [{**cells[1], "metrics": {**check, "self_consistency_shift": metric(0.05, -0.01, 0.11)}}]
     (_, shift_headers, shift_rows), = tables({"experiment": "x", "tasks": tasks, "cells": shifted})
     assert shift_headers[5:7] == ["Shift", "Accuracy"] and shift_rows[0][5] == "0.050 [-0.01, 0.11]"
+    # and since the label change exists, its column before the shift
+    changed = [{**shifted[0], "metrics": {**shifted[0]["metrics"],
+                                          "self_consistency_label_change": metric(0.4, 0.2, 0.6)}}]
+    (_, change_headers, change_rows), = tables({"experiment": "x", "tasks": tasks, "cells": changed})
+    assert change_headers[5:8] == ["Label changed", "Shift", "Accuracy"] and change_rows[0][5] == "0.400 [0.20, 0.60]"
     # tasks without a scale keep the old label table
     plain = [{**cells[0], "metrics": {k: v for k, v in rating.items() if k != "mean_absolute_error"}}]
     assert "MAE" not in tables({"experiment": "x", "tasks": tasks, "cells": plain})[0][1]

@@ -145,7 +145,14 @@ def test_a_run_shows_only_the_sections_it_has_data_for(tmp_path):
         check_cell("tweets", "pseudo_faithful", "self_consistency_attribution_1word", 0.4, 0.12)]}
     page, _ = render(checks)
     assert re.findall(r'<section id="([^"]+)"', page) == ["overview", "paper3"]  # no run directory: no viewer
-    assert page.count("<svg") == 3  # faithfulness, shift, generalisation grid
+    assert page.count("<svg") == 4  # faithfulness and shift, each as bars and as the generalisation grid
+
+    for cell in checks["cells"]:
+        cell["metrics"]["self_consistency_label_change"] = metric(0.3, 0.1, 0.5)
+    page, context = render(checks, tmp_path / "p3")
+    assert page.count("<svg") == 6  # the label change too
+    assert {"label_change.png", "generalisation-label_change.svg", "generalisation-shift.png"} <= {
+        p.name for p in context.written}
 
 
 def test_new_sections_register_without_touching_the_others():

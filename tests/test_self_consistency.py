@@ -606,6 +606,27 @@ def test_shift_is_the_fall_of_the_predictions_probability_or_the_rise_of_the_tar
     assert values == pytest.approx([0.3, -0.1, math.nan, math.nan, 0.4, math.nan], nan_ok=True)
 
 
+
+def test_label_change_counts_any_other_label_but_only_for_correct_redaction_and_attribution_checks():
+    from faithex.metrics import get_metric
+
+    def check(style, prediction, after, correct=True, faithful=False):
+        return {"self_consistency": {"style": style, "correct": correct, "faithful": faithful,
+                                     "prediction": prediction, "intervened_prediction": after}}
+
+    samples = [
+        check("attribution", 1, 0),  # flipped to the other label: changed, though Madsen's check says unfaithful
+        check("redaction", 1, 1),  # same label: unchanged
+        check("attribution", 0, "unknown", faithful=True),  # Madsen-faithful is also a change
+        check("redaction", 1, 0, correct=False),  # misclassified: outside both metrics
+        check("attribution", 1, None, faithful=None),  # intervened answer unreadable: not completed
+        check("counterfactual", 1, 0, faithful=True),  # counterfactuals have their own target
+    ]
+    changed = get_metric("self_consistency_label_change")(samples, (0, 1)).tolist()
+    madsen = get_metric("self_consistency_faithfulness")(samples, (0, 1)).tolist()
+    assert changed == pytest.approx([1, 0, 1, math.nan, math.nan, math.nan], nan_ok=True)
+    assert madsen == pytest.approx([0, 0, 1, math.nan, math.nan, 1], nan_ok=True)
+
 # -- the tiny model: real generation and scoring, through the runner -----------------------------------------------
 def test_runner_cells_with_the_tiny_model(tiny_model_dir, tmp_path):
     from faithex.io import read_jsonl

@@ -77,11 +77,14 @@ def paper2_summary(results: dict) -> str:
 
 
 FAITHFULNESS = "self_consistency_faithfulness"
+CHANGE = "self_consistency_label_change"
 SHIFT = "self_consistency_shift"
 #: How each compared metric reads in the verdict: (name, better, not significantly better, not better).
 PAPER3_VERDICTS = {
     FAITHFULNESS: ("faithfulness", "is more faithful than", "is above, not significantly,",
                    "is NOT more faithful than"),
+    CHANGE: ("label change", "changes its label more often than", "is above, not significantly,",
+             "does NOT change its label more often than"),
     SHIFT: ("shift", "moves its classifier more than", "is above, not significantly,",
             "does NOT move its classifier more than"),
 }
@@ -90,9 +93,9 @@ PAPER3_VERDICTS = {
 def paper3_summary(results: dict) -> str:
     """Paper 3's claim on this run: after training on pseudo-faithful one-word self-explanations, the classifier's
     self-explanations are more faithful than before it (the experiment's first regime: `self_consistency_faithfulness`
-    paired on the test items both classified correctly and checked, exact McNemar p; and the graded
-    `self_consistency_shift`, paired bootstrap), and its accuracy is kept (`answer_accuracy` by `score`, paired)."""
-    order = (FAITHFULNESS, SHIFT, "answer_accuracy")
+    paired on the test items both classified correctly and checked, exact McNemar p; the looser
+    `self_consistency_label_change`, the same way; and the graded `self_consistency_shift`, paired bootstrap), and its accuracy is kept (`answer_accuracy` by `score`, paired)."""
+    order = (FAITHFULNESS, CHANGE, SHIFT, "answer_accuracy")
     rows = [c for c in results.get("comparisons", []) if c["seed"] != "all" and c["metric"] in order]
     lines = []
     for row in sorted(rows, key=lambda r: (r["regime"], order.index(r["metric"]))):

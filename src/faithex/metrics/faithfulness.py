@@ -14,6 +14,11 @@ Self-consistency (samples of the `self_consistency_*` protocols, which record `s
   or of the intervened paragraph, stated no label and no "unknown" (always 0 when answers are scored).
 - **self_consistency_accuracy**: the classification of the original paragraph against gold; "unknown" and
   unreadable answers count as wrong (paper 1's accuracy_all convention).
+- **self_consistency_label_change**: attribution and redaction only: among the correctly classified examples whose
+  check completed, the share whose label on the intervened paragraph differs from the original one (another label,
+  "neutral" or "unknown"). papers.md §3.2 reads faithfulness so ("prediction on the redacted input ≠ original");
+  Madsen's check asks for more, "unknown" (or "neutral") only, which a classifier trained on gold labels never
+  answers. Never below self_consistency_faithfulness on the same examples.
 - **self_consistency_shift**: the graded version of the check, where answers are scored: how far applying the
   self-explanation moves the probability the check looks at (softmax over the offered options' scores): the fall of
   the prediction's probability (attribution, redaction), the rise of the target's (counterfactual). Among the
@@ -108,6 +113,19 @@ def self_consistency_accuracy(samples: Sequence[Sample], labels: Sequence[int]) 
         if not _check(sample) or sample.get("gold") is None:
             return None
         return float(bool(_check(sample).get("correct")))
+
+    return _per_sample(samples, value)
+
+
+@register_metric("self_consistency_label_change", family="faithfulness", higher_is_better=True, requires=_CHECK,
+                 description="attribution and redaction: the intervened paragraph's label differs from the original "
+                             "one, among correctly classified examples whose check completed")
+def label_change(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    def value(sample: Sample) -> float | None:
+        record = _check(sample)
+        if record.get("style") == "counterfactual" or not _completed(record) or not record["correct"]:
+            return None
+        return float(record.get("intervened_prediction") != record.get("prediction"))
 
     return _per_sample(samples, value)
 

@@ -218,12 +218,14 @@ def generalisation_figure(results: dict[str, Any], metric: str = FAITHFULNESS, p
     grid = [[_grid_value(tasks[t][p].get(r), metric) for t, p in columns] for r in regimes]
     fig = Figure(figsize=(max(4.5, 2.5 + 0.9 * len(columns)), max(2.8, 1.6 + 0.45 * len(regimes))))
     ax = fig.subplots()
-    image = ax.imshow([[math.nan if v is None else v for v in row] for row in grid], cmap="viridis", vmin=0,
-                      vmax=1 if metric == FAITHFULNESS else None, aspect="auto")
+    # shares sit on one scale [0, 1]; the shift may be negative and is small: its own range shows it better
+    share = metric != "self_consistency_shift"
+    image = ax.imshow([[math.nan if v is None else v for v in row] for row in grid], cmap="viridis",
+                      vmin=0 if share else None, vmax=1 if share else None, aspect="auto")
     for i, row in enumerate(grid):
         for j, value in enumerate(row):
             ax.text(j, i, "-" if value is None else f"{value:.2f}", ha="center", va="center", fontsize=7,
-                    color="white" if value is not None and value < 0.5 else "black")
+                    color="white" if value is not None and image.norm(value) < 0.5 else "black")
     ax.set_xticks(range(len(columns)), [plain(f"{t}\n{short_protocol(p)}") for t, p in columns], fontsize=7,
                   rotation=45, ha="right")
     ax.set_yticks(range(len(regimes)), [plain(r) for r in regimes], fontsize=8)

@@ -26,7 +26,8 @@ FAITHFULNESS_COLUMNS = [
     ("Faithful (parsed)", "self_consistency_faithfulness_parsed", None),
     ("Accuracy", "self_consistency_accuracy", "self_consistency_classification_failure"),
 ]
-#: Shown only when some cell has it (scored checks in runs made since the metric exists).
+#: Shown only when some cell has them (runs made since these metrics exist; the shift: scored checks only).
+CHANGE_COLUMN = ("Label changed", "self_consistency_label_change", None)
 SHIFT_COLUMN = ("Shift", "self_consistency_shift", None)
 PAPER1_PROTOCOLS = ("direct", "two_step")
 LABEL_PROTOCOLS = ("score", "generate", "explain_then_score")
@@ -76,8 +77,8 @@ def tables(results: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]
     labels = _rows(results, LABEL_PROTOCOLS, label_columns, with_protocol=True)
     if labels:
         out.append(("labels: value (failure rate) [95% CI]", _headers(results, label_columns, True, "Regime"), labels))
-    check_columns = FAITHFULNESS_COLUMNS[:2] + ([SHIFT_COLUMN] if _has_metric(results, SHIFT_COLUMN[1]) else []) \
-        + FAITHFULNESS_COLUMNS[2:]
+    optional = [column for column in (CHANGE_COLUMN, SHIFT_COLUMN) if _has_metric(results, column[1])]
+    check_columns = FAITHFULNESS_COLUMNS[:2] + optional + FAITHFULNESS_COLUMNS[2:]
     checks = _rows(results, _self_consistency_protocols(results), check_columns, with_protocol=True)
     if checks:
         out.append(("self-consistency: value (explanation / classification failure rate) [95% CI]",

@@ -12,9 +12,10 @@ from faithex.runner.rundir import Cell
 
 #: Metrics the paired tests are run on (where both cells have them). Paper 3's before/after comparison is
 #: `self_consistency_faithfulness` (per example: faithful among correctly classified; paired on the examples both
-#: cells classified correctly and checked) and its graded form `self_consistency_shift`.
+#: cells classified correctly and checked), its looser reading `self_consistency_label_change` and its graded form
+#: `self_consistency_shift`.
 COMPARED_METRICS = ("answer_accuracy", "macro_f1", "mean_absolute_error", "alignment_rate",
-                    "self_consistency_faithfulness", "self_consistency_shift")
+                    "self_consistency_faithfulness", "self_consistency_label_change", "self_consistency_shift")
 
 
 def seed_summaries(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:

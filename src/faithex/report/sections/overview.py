@@ -12,7 +12,7 @@ from faithex.report.tables import tables
 
 #: Metrics summarised over seeds (where a cell group has two or more).
 SEED_METRICS = ("answer_accuracy", "macro_f1", "mean_absolute_error", "explanation_accuracy", "alignment_rate",
-                "self_consistency_faithfulness", "self_consistency_shift")
+                "self_consistency_faithfulness", "self_consistency_label_change", "self_consistency_shift")
 SIGNIFICANT = 0.05
 
 
