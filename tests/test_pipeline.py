@@ -58,8 +58,19 @@ def test_rerun_reuses_adapters_and_samples(tiny_model_dir, tmp_path):
     adapter = adapter_dir(tmp_path, "joint", "joint") / "adapter_model.safetensors"
     samples = tmp_path / "samples" / "decision_tree__joint__direct__s0.jsonl"
     before = (adapter.stat().st_mtime_ns, samples.stat().st_mtime_ns)
-    run_experiment(experiment, tmp_path)
+    results = tmp_path / "results.json"
+    recorded = json.loads(results.read_text())
+    assert recorded["cells"][0]["eval_seconds"] > 0
+    recorded["cells"][0]["eval_seconds"] = 1000.0  # what the samples cost when they were written
+    results.write_text(json.dumps(recorded))
+    rerun = run_experiment(experiment, tmp_path)
     assert (adapter.stat().st_mtime_ns, samples.stat().st_mtime_ns) == before
+    # the reused samples keep what they cost (the report's timings), they are not counted as free
+    assert rerun["cells"][0]["eval_seconds"] == 1000.0
+    # samples written again from scratch are timed anew, not added to the old time
+    samples.unlink()
+    again = run_experiment(experiment, tmp_path)["cells"][0]["eval_seconds"]
+    assert 0 < again < 1000 and samples.exists()
 
 
 def test_rerun_with_a_changed_experiment_is_refused_and_keeps_results(tiny_model_dir, tmp_path):

@@ -11,6 +11,7 @@ one training answers the cells of every task.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -240,18 +241,33 @@ def run_plan(plan: Plan, reporter: Reporter) -> dict[str, Any]:
     for line in plan.skipped:
         reporter.message(line)
     started = time.perf_counter()
+    earlier = earlier_eval_seconds(plan.run_dir.results)
     trained: dict[tuple[str, str, int], dict[str, Any]] = {}
     for cell in plan.cells:
         reporter.message(cell.label())
         key = plan.training_key(cell)
         if key not in trained:
             trained[key] = train_cell(plan, cell, reporter)
-        results["cells"].append(evaluate_cell(plan, cell, trained[key], reporter))
+        spent = earlier.get((cell.task, cell.regime, cell.protocol, cell.seed), 0.0)
+        results["cells"].append(evaluate_cell(plan, cell, trained[key], reporter, spent))
         write_json(plan.run_dir.results, results)
     add_summaries(results, plan)
     results["seconds"] = round(time.perf_counter() - started, 1)
     write_json(plan.run_dir.results, results)
     return results
+
+
+def earlier_eval_seconds(results_path: Path) -> dict[tuple[Any, ...], float]:
+    """Evaluation seconds the run directory's results.json already records per cell: a rerun reuses those samples
+    and adds only the time of the examples it runs, so the timings still say what each cell cost."""
+    if not results_path.is_file():
+        return {}
+    try:
+        cells = json.loads(results_path.read_text(encoding="utf-8")).get("cells", [])
+        return {(cell["task"], cell["regime"], cell["protocol"], cell["seed"]): float(cell.get("eval_seconds") or 0.0)
+                for cell in cells}
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return {}  # unreadable: timings restart, the samples themselves are untouched
 
 
 def train_all(plan: Plan, reporter: Reporter) -> dict[tuple[str, str, int], dict[str, Any]]:
@@ -441,11 +457,13 @@ def read_json(path: Path) -> dict[str, Any]:
 
 
 # -- evaluation -----------------------------------------------------------------------------------------------------
-def evaluate_cell(plan: Plan, cell: Cell, training: dict[str, Any], reporter: Reporter) -> dict[str, Any]:
+def evaluate_cell(plan: Plan, cell: Cell, training: dict[str, Any], reporter: Reporter,
+                  earlier_seconds: float = 0.0) -> dict[str, Any]:
+    """The cell's results.json entry; `earlier_seconds`: what its samples already on disk cost (a rerun)."""
     from faithex.metrics import confusion_matrix, evaluate_samples
 
     data = plan.tasks[cell.task]
-    samples, seconds = cell_samples(plan, cell, reporter)
+    samples, seconds = cell_samples(plan, cell, reporter, earlier_seconds)
     entry = {
         "task": cell.task, "regime": cell.regime, "protocol": cell.protocol, "seed": cell.seed,
         "metrics": evaluate_samples(samples, labels=data.task.labels, seed=plan.experiment.seed, per_class=True),
@@ -458,13 +476,15 @@ def evaluate_cell(plan: Plan, cell: Cell, training: dict[str, Any], reporter: Re
     return entry
 
 
-def cell_samples(plan: Plan, cell: Cell, reporter: Reporter) -> tuple[list[dict[str, Any]], float]:
-    """The cell's samples in test-set order; only examples without a sample yet are run (resume after a kill)."""
+def cell_samples(plan: Plan, cell: Cell, reporter: Reporter,
+                 earlier_seconds: float = 0.0) -> tuple[list[dict[str, Any]], float]:
+    """The cell's samples in test-set order, and the seconds they cost; only examples without a sample yet are run
+    (resume after a kill), and the samples reused cost `earlier_seconds`."""
     data = plan.tasks[cell.task]
     path = plan.run_dir.samples(cell)
     done = {s["id"]: s for s in read_complete_jsonl(path)}
     todo = [e for e in data.test if e.id not in done]
-    seconds = 0.0
+    seconds = earlier_seconds if done else 0.0
     if todo:
         if done:
             reporter.message(f"  resuming: {len(done)} samples already written, {len(todo)} to go")
@@ -472,10 +492,10 @@ def cell_samples(plan: Plan, cell: Cell, reporter: Reporter) -> tuple[list[dict[
         for batch in run_protocol(plan, cell, todo, reporter):
             append_jsonl(path, batch)
             done.update((s["id"], s) for s in batch)
-        seconds = round(time.perf_counter() - started, 1)
+        seconds += time.perf_counter() - started
     else:
         reporter.message(f"  samples already written, reusing {path}")
-    return [done[e.id] for e in data.test], seconds
+    return [done[e.id] for e in data.test], round(seconds, 1)
 
 
 def run_protocol(plan: Plan, cell: Cell, examples: list[Example], reporter: Reporter):
