@@ -22,7 +22,8 @@ from faithex.faithfulness.self_consistency import Wording, redact_words
 from faithex.lm.models import choose_precision, load_model
 from faithex.regimes import get_regime
 from faithex.regimes.base import PromptOptions
-from faithex.regimes.pseudo_faithful import LoadedOracle, _distinct_words
+from faithex.explanations.oracle import LoadedOracle
+from faithex.explanations.pseudo_faithful import _distinct_words
 from faithex.tasks.registry import get_task
 
 THRESHOLDS = (0.01, 0.02, 0.05, 0.1)

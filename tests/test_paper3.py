@@ -17,7 +17,8 @@ from faithex.faithfulness.self_consistency import Wording
 from faithex.regimes import get_regime
 from faithex.regimes.base import PromptOptions
 from faithex.regimes.classification import LabelRegime
-from faithex.regimes.pseudo_faithful import ADAPTER, Settings, explain_examples, training_rows
+from faithex.explanations.pseudo_faithful import Settings, explain_examples
+from faithex.regimes.pseudo_faithful import ADAPTER, training_rows
 from faithex.runner import parse_experiment
 from faithex.tasks.base import Example, Task
 
@@ -586,18 +587,19 @@ def test_the_demo_config_runs_end_to_end_on_the_tiny_model_and_gets_a_verdict(ti
         (r, p) for r in ("self_consistency_classifier", "pseudo_faithful_attribution", "random_words")
         for p in ("score", "self_consistency_attribution_1word")}
     verdict = DEMOS["paper3"].verdict(results).splitlines()
-    assert len(verdict) == 6  # per trained regime: faithfulness, shift, accuracy against the classifier
-    for regime, lines in (("pseudo_faithful_attribution", verdict[:3]), ("random_words", verdict[3:])):
+    assert len(verdict) == 8  # per trained regime: faithfulness, label change, shift, accuracy against the classifier
+    for regime, lines in (("pseudo_faithful_attribution", verdict[:4]), ("random_words", verdict[4:])):
         assert all(line.startswith(f"{regime} on tweet_sentiment") for line in lines)
-        assert ["faithful" in lines[0], "shift" in lines[1], "accuracy" in lines[2]] == [True, True, True]
+        assert ["faithful" in lines[0], "label change" in lines[1], "shift" in lines[2], "accuracy" in lines[3]] \
+            == [True, True, True, True]
 
 
 def test_the_records_progress_counts_every_training_example_when_only_some_are_explained(monkeypatch):
     import faithex.regimes.pseudo_faithful as module
+    from faithex.explanations.pseudo_faithful import ExampleOutcome, dropped
 
     def explained_all(oracle, wording, chunk, styles, settings):
-        return [module.ExampleOutcome(e.id, "positive", [], {"attribution": module.dropped("not faithful")})
-                for e in chunk]
+        return [ExampleOutcome(e.id, "positive", [], {"attribution": dropped("not faithful")}) for e in chunk]
 
     class Model:
         def eval(self):

@@ -20,13 +20,8 @@ from faithex.faithfulness.self_consistency import (
 )
 from faithex.regimes import get_regime
 from faithex.regimes.base import PromptOptions
-from faithex.regimes.pseudo_faithful import (
-    ADAPTER,
-    Settings,
-    explain_examples,
-    training_rows,
-    yields,
-)
+from faithex.explanations.pseudo_faithful import Settings, explain_examples, yields
+from faithex.regimes.pseudo_faithful import ADAPTER, training_rows
 from faithex.tasks.base import Example, Task
 
 POSITIVE, NEGATIVE = ("good", "great"), ("bad", "awful")
@@ -299,7 +294,7 @@ def test_prepare_builds_the_model_free_part_without_a_model(tiny_model_dir, tmp_
 @pytest.fixture(scope="module")
 def tiny_oracle(tiny_model_dir):
     from faithex.lm.models import load_model
-    from faithex.regimes.pseudo_faithful import LoadedOracle
+    from faithex.explanations.oracle import LoadedOracle
 
     loaded = load_model(tiny_model_dir)
     return LoadedOracle(loaded.model, loaded.tokenizer, Sentiment(), WORDING, PromptOptions(system_prompt=""),
@@ -352,7 +347,7 @@ def test_loaded_oracle_proposes_alphabetic_words_spelled_for_their_position(tiny
     ("\n", False), ("", False),
 ])
 def test_a_proposal_is_a_word_only_where_the_model_ends_it(following, goes_on):
-    from faithex.regimes.pseudo_faithful import continues_word
+    from faithex.explanations.oracle import continues_word
 
     assert continues_word(following) is goes_on
 
