@@ -62,11 +62,13 @@ def test_rerun_reuses_adapters_and_samples(tiny_model_dir, tmp_path):
     recorded = json.loads(results.read_text())
     assert recorded["cells"][0]["eval_seconds"] > 0
     recorded["cells"][0]["eval_seconds"] = 1000.0  # what the samples cost when they were written
+    recorded["provenance"].update(git_commit="c0ffee", earlier_commits=["0ld"])  # and the code that wrote them
     results.write_text(json.dumps(recorded))
     rerun = run_experiment(experiment, tmp_path)
     assert (adapter.stat().st_mtime_ns, samples.stat().st_mtime_ns) == before
     # the reused samples keep what they cost (the report's timings), they are not counted as free
     assert rerun["cells"][0]["eval_seconds"] == 1000.0
+    assert rerun["provenance"]["earlier_commits"] == ["0ld", "c0ffee"]
     # samples written again from scratch are timed anew, not added to the old time
     samples.unlink()
     again = run_experiment(experiment, tmp_path)["cells"][0]["eval_seconds"]

@@ -238,17 +238,20 @@ def run_plan(plan: Plan, reporter: Reporter) -> dict[str, Any]:
         "tasks": {key: describe_task(data) for key, data in plan.tasks.items()},
         "cells": [],
     }
+    earlier = earlier_results(plan.run_dir.results)
+    if earlier_commits(earlier, results["provenance"]["git_commit"]):
+        results["provenance"]["earlier_commits"] = earlier_commits(earlier, results["provenance"]["git_commit"])
     for line in plan.skipped:
         reporter.message(line)
     started = time.perf_counter()
-    earlier = earlier_eval_seconds(plan.run_dir.results)
+    spent_before = earlier_eval_seconds(earlier)
     trained: dict[tuple[str, str, int], dict[str, Any]] = {}
     for cell in plan.cells:
         reporter.message(cell.label())
         key = plan.training_key(cell)
         if key not in trained:
             trained[key] = train_cell(plan, cell, reporter)
-        spent = earlier.get((cell.task, cell.regime, cell.protocol, cell.seed), 0.0)
+        spent = spent_before.get((cell.task, cell.regime, cell.protocol, cell.seed), 0.0)
         results["cells"].append(evaluate_cell(plan, cell, trained[key], reporter, spent))
         write_json(plan.run_dir.results, results)
     add_summaries(results, plan)
@@ -257,17 +260,33 @@ def run_plan(plan: Plan, reporter: Reporter) -> dict[str, Any]:
     return results
 
 
-def earlier_eval_seconds(results_path: Path) -> dict[tuple[Any, ...], float]:
-    """Evaluation seconds the run directory's results.json already records per cell: a rerun reuses those samples
-    and adds only the time of the examples it runs, so the timings still say what each cell cost."""
-    if not results_path.is_file():
-        return {}
+def earlier_results(results_path: Path) -> dict[str, Any]:
+    """The run directory's results.json before this run rewrites it ({} if none or unreadable): a rerun reuses its
+    samples, so what they cost and which code wrote them must carry over."""
     try:
-        cells = json.loads(results_path.read_text(encoding="utf-8")).get("cells", [])
-        return {(cell["task"], cell["regime"], cell["protocol"], cell["seed"]): float(cell.get("eval_seconds") or 0.0)
-                for cell in cells}
-    except (ValueError, TypeError, KeyError, AttributeError):
-        return {}  # unreadable: timings restart, the samples themselves are untouched
+        earlier = json.loads(results_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # no results yet, or unreadable: timings and commits restart, the samples are untouched
+    return earlier if isinstance(earlier, dict) else {}
+
+
+def earlier_eval_seconds(earlier: dict[str, Any]) -> dict[tuple[Any, ...], float]:
+    """Evaluation seconds per (task, regime, protocol, seed) that `earlier` results record."""
+    out = {}
+    for cell in earlier.get("cells") or []:
+        try:
+            out[(cell["task"], cell["regime"], cell["protocol"], cell["seed"])] = float(cell.get("eval_seconds") or 0)
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
+def earlier_commits(earlier: dict[str, Any], current: str | None) -> list[str]:
+    """The commits of earlier runs into this directory, oldest first, without the current one: reused samples
+    were written by them."""
+    provenance = earlier.get("provenance") or {}
+    commits = [*(provenance.get("earlier_commits") or []), provenance.get("git_commit")]
+    return [c for c in dict.fromkeys(commits) if isinstance(c, str) and c and c != current]
 
 
 def train_all(plan: Plan, reporter: Reporter) -> dict[tuple[str, str, int], dict[str, Any]]:

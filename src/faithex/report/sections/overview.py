@@ -36,9 +36,11 @@ def _provenance(results: dict[str, Any]) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in (provenance.get("versions") or {}).items())
     facts = [("experiment", results.get("experiment")), ("model", provenance.get("model")),
              ("seeds", ", ".join(str(s) for s in provenance.get("seeds") or [])),
-             ("commit", provenance.get("git_commit")), ("machine", provenance.get("machine")),
+             ("commit", provenance.get("git_commit")),
+             ("earlier commits (samples reused)", ", ".join(provenance.get("earlier_commits") or [])),
+             ("machine", provenance.get("machine")),
              ("precision", provenance.get("precision")), ("versions", versions),
-             ("wall time", f"{results['seconds']} s" if results.get("seconds") is not None else None)]
+             ("wall time (the last run into this directory)", f"{results['seconds']} s" if results.get("seconds") is not None else None)]
     rows = [[name, str(value)] for name, value in facts if value not in (None, "")]
     return table(None, rows) if rows else ""
 
