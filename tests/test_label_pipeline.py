@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from faithex.errors import ConfigError, RunDirectoryError
 from faithex.io import read_jsonl
 from faithex.report import Results
 from faithex.runner import parse_experiment, run_experiment
@@ -73,11 +74,32 @@ def test_zero_shot_and_label_only_cells_over_seeds_with_paired_tests(tiny_model_
 
 
 def test_continual_training_starts_from_the_other_regimes_adapter(tiny_model_dir, reviews_csv, tmp_path):
-    regimes = ["label_only", {"name": "label_only", "id": "label_more", "starts_from": "label_only"}]
+    regimes = ["label_only", {"name": "label_only", "id": "label_more", "starts_from": "label_only",
+                              "train": {"learning_rate": 5e-4}}]
     results = run_experiment(experiment(tiny_model_dir, reviews_csv, regimes), tmp_path)
     more = next(c for c in results["cells"] if c["regime"] == "label_more")
     start = tmp_path / "adapters" / "reviews" / "label_only" / "s0" / "label"
     assert more["train"]["label"]["init_adapter"] == str(start)
+    # the entry's own `train:` applies to its training only, over the experiment's
+    first = next(c for c in results["cells"] if c["regime"] == "label_only")
+    assert more["train"]["label"]["hyperparameters"]["learning_rate"] == 5e-4
+    assert first["train"]["label"]["hyperparameters"]["learning_rate"] == 1e-3
+    assert more["train"]["label"]["hyperparameters"]["max_steps"] == first["train"]["label"]["hyperparameters"][
+        "max_steps"]
+    # and changing it afterwards would reuse an adapter trained otherwise: refused, results kept
+    regimes[1]["train"] = {"learning_rate": 1e-4}
+    with pytest.raises(RunDirectoryError, match="regime label_more changed"):
+        run_experiment(experiment(tiny_model_dir, reviews_csv, regimes), tmp_path)
+    assert json.loads((tmp_path / "results.json").read_text())["cells"] == results["cells"]
+
+
+def test_a_regimes_own_train_settings_are_checked_when_the_experiment_is_read(tiny_model_dir, reviews_csv):
+    for train, message in (({"epoch": 6}, "regimes\\[1\\].train: unknown key 'epoch'; accepted: lora_r"),
+                           ({"epochs": "many"}, "regimes\\[1\\].train: epochs"),
+                           ({"seed": 3}, "`seed` is the experiment's")):
+        regimes = ["label_only", {"name": "label_only", "id": "other", "train": train}]
+        with pytest.raises(ConfigError, match=message):
+            experiment(tiny_model_dir, reviews_csv, regimes)
 
 
 def test_a_task_listed_twice_gets_its_own_data_and_cells(tiny_model_dir, tmp_path):

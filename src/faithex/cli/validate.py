@@ -60,6 +60,7 @@ def show_loss_masks(plan) -> None:
         for adapter, rows in records.items():
             rows = rows[:3]
             with tempfile.TemporaryDirectory() as tmp:
-                trainer, _ = build_trainer(plan.experiment.model, rows, plan.experiment.train_config(), tmp)
+                config = plan.experiment.train_config(spec=plan.regimes[regime_key])
+                trainer, _ = build_trainer(plan.experiment.model, rows, config, tmp)
                 for text, loss_text in loss_mask_preview(trainer, count=len(rows)):
                     console.print(Text(f"{task_key}/{regime_key}/{adapter}\n  text: {text!r}\n  loss: {loss_text!r}"))

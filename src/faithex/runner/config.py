@@ -72,6 +72,17 @@ class RegimeSpec(BaseModel):
         None, min_length=1, description="task ids whose training data, concatenated, train ONE adapter per seed "
                                         "(adapters/_shared/<regime>/s<seed>), asked on every task of the "
                                         "experiment; default: each task trains its own")
+    train: dict[str, Any] = Field(
+        default_factory=dict, description="training settings of this regime's adapters that differ from the "
+                                          "experiment's `train:` (e.g. `{epochs: 6}` for a classifier that needs "
+                                          "longer); the keys of TrainConfig")
+
+    @field_validator("train")
+    @classmethod
+    def _checked_train(cls, values: dict[str, Any]) -> dict[str, Any]:
+        if "seed" in values:
+            raise ValueError("`seed` is the experiment's (`seed`, `seeds`): every regime trains once per seed")
+        return checked_train(values)
 
     @property
     def key(self) -> str:
@@ -119,12 +130,7 @@ class Experiment(BaseModel):
     @field_validator("train")
     @classmethod
     def _checked_train(cls, values: dict[str, Any]) -> dict[str, Any]:
-        """Keys, types and values of TrainConfig, checked here (a typo must not fail after the data is built)."""
-        try:
-            checked = _TRAIN_CONFIG.validate_python(values)
-        except ValidationError as error:
-            raise ValueError(_describe(error.errors()[0], list(TrainConfig.__dataclass_fields__))) from None
-        return {key: getattr(checked, key) for key in values}
+        return checked_train(values)
 
     # -- resolved views ----------------------------------------------------------------------------------------
     def regime_specs(self) -> list[RegimeSpec]:
@@ -133,8 +139,10 @@ class Experiment(BaseModel):
     def training_seeds(self) -> list[int]:
         return list(self.seeds or [self.seed])
 
-    def train_config(self, seed: int | None = None) -> TrainConfig:
-        return TrainConfig(**{"seed": self.seed if seed is None else seed, **self.train})
+    def train_config(self, seed: int | None = None, spec: RegimeSpec | None = None) -> TrainConfig:
+        """The experiment's `train:`, with the regime entry's own `train:` over it where given."""
+        own = spec.train if spec is not None else {}
+        return TrainConfig(**{"seed": self.seed if seed is None else seed, **self.train, **own})
 
     def protocols_for(self, spec: RegimeSpec) -> list[str]:
         regime = spec.regime()
@@ -177,6 +185,16 @@ def parse_experiment(data: dict[str, Any], source: str = "experiment") -> Experi
 
 
 #: TrainConfig (a plain dataclass) checked as pydantic checks the rest: types, Literal values, unknown keys.
+def checked_train(values: dict[str, Any]) -> dict[str, Any]:
+    """Keys, types and values of TrainConfig, checked when the experiment is read (a typo must not fail after the
+    data is built)."""
+    try:
+        checked = _TRAIN_CONFIG.validate_python(values)
+    except ValidationError as error:
+        raise ValueError(_describe(error.errors()[0], list(TrainConfig.__dataclass_fields__))) from None
+    return {key: getattr(checked, key) for key in values}
+
+
 _TRAIN_CONFIG = TypeAdapter(pydantic_dataclass(TrainConfig, config=ConfigDict(extra="forbid")))
 #: Which schema an unknown key is in, by the first key of its place (the rest are top-level keys).
 _SECTIONS = {"tasks": TaskSpec, "regimes": RegimeSpec, "inference": InferenceSpec}

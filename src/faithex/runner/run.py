@@ -191,8 +191,9 @@ def _resolved(config: dict[str, Any]) -> dict[str, Any]:
 
 def _training_meaning(entry: dict[str, Any]) -> tuple[Any, ...]:
     """What a regime entry's adapters depend on besides its name: where it starts, its settings, its training
-    tasks (an entry written without them has none)."""
-    return (entry.get("starts_from"), entry.get("params") or {}, entry.get("train_on") or None)
+    tasks, its own training settings (an entry written without them has none)."""
+    return (entry.get("starts_from"), entry.get("params") or {}, entry.get("train_on") or None,
+            entry.get("train") or {})
 
 
 def _by_key(entries: list[Any] | None) -> dict[str, dict[str, Any]]:
@@ -351,7 +352,8 @@ def train_cell(plan: Plan, cell: Cell, reporter: Reporter) -> dict[str, Any]:
         source = f" of {', '.join(tasks)}" if tasks else ""
         reporter.message(f"  training adapter '{adapter}' on {len(rows)} conversations{source}{start}")
         extra = {"init_adapter": init} if init else {}
-        result = train_adapter(plan.model_source, rows, plan.experiment.train_config(cell.seed), target, **extra)
+        config = plan.experiment.train_config(cell.seed, plan.regimes[cell.regime])
+        result = train_adapter(plan.model_source, rows, config, target, **extra)
         records[adapter] = _training_record(read_json(Path(result.adapter_dir) / "train_result.json"))
     write_json(folder / CELL_FILE, cell_description(plan, cell))
     return records
