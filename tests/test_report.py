@@ -134,3 +134,26 @@ def test_label_table_adds_the_mean_absolute_error_on_ordinal_tasks_and_paper3_ge
     # tasks without a scale keep the old label table
     plain = [{**cells[0], "metrics": {k: v for k, v in rating.items() if k != "mean_absolute_error"}}]
     assert "MAE" not in tables({"experiment": "x", "tasks": tasks, "cells": plain})[0][1]
+
+
+def test_a_classifier_giving_every_test_example_one_label_is_flagged_in_every_report(tmp_path):
+    from faithex.report.html import render
+    from faithex.report.tables import constant_predictions
+    from faithex.report.write import write_markdown_report
+
+    def cell(regime, matrix):
+        return {"task": "drugs", "regime": regime, "protocol": "score", "seed": 0, "metrics": {},
+                "confusion_matrix": {"labels": [0, 1, 2], "matrix": matrix, "invalid": [0, 0, 0]}}
+
+    results = {"experiment": "x", "tasks": {"drugs": {"labels": ["negative", "<b>neutral</b>", "positive"],
+                                                      "chance_level": 0.65}},
+               "cells": [cell("before", [[0, 0, 10], [0, 0, 4], [0, 0, 26]]),  # answers positive, always
+                         cell("after", [[3, 0, 7], [0, 1, 3], [0, 0, 26]]),
+                         cell("tiny", [[0, 2, 0], [0, 1, 0], [0, 0, 0]])]}  # too few to tell
+    assert constant_predictions(results) == [
+        "before on drugs (score, seed 0) answers 'positive' for all 40 test examples: a constant classifier"]
+    results["cells"].append(cell("neutral", [[0, 5, 0], [0, 4, 0], [0, 1, 0]]))
+    assert write_markdown_report(tmp_path, results).read_text().count("a constant classifier") == 2
+    page, _ = render(results)
+    assert "answers &#39;&lt;b&gt;neutral&lt;/b&gt;&#39; for all 10" in page  # label names from data: text
+    assert "Constant classifiers" in page

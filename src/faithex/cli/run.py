@@ -30,6 +30,7 @@ def run_and_report(spec, run_dir: Path) -> dict:
     from rich.console import Console
 
     from faithex.report import rich_tables, write_reports
+    from faithex.report.tables import constant_predictions
     from faithex.runner import run_experiment
 
     results = run_experiment(spec, run_dir, RichReporter())
@@ -38,5 +39,7 @@ def run_and_report(spec, run_dir: Path) -> dict:
     wide = Console(stderr=True, width=200, markup=False, highlight=False)
     for table in rich_tables(results):
         wide.print(table)
+    for line in constant_predictions(results):
+        wide.print(f"warning: {line}")
     console.print(f"run directory: {run_dir} ({results['seconds']} s); report: {page}", markup=False)
     return results

@@ -121,3 +121,23 @@ def markdown_table(results: dict[str, Any]) -> str:
         lines += ["| " + " | ".join(value.replace("|", "\\|") for value in row) + " |" for row in rows]
         parts.append("\n".join(lines) + "\n")
     return "\n".join(parts)
+
+
+def constant_predictions(results: dict[str, Any], least: int = 5) -> list[str]:
+    """One line per cell whose model gave the same label to every test example it labelled (at least `least`): its
+    accuracy is the share of that label, and the faithfulness of its explanations cannot be read (no word matters
+    to a model that ignores its input)."""
+    lines = []
+    for cell in results["cells"]:
+        matrix = cell.get("confusion_matrix")
+        if not matrix:
+            continue
+        predicted = [sum(row[j] for row in matrix["matrix"]) for j in range(len(matrix["labels"]))]
+        total = sum(predicted)
+        if total < least or max(predicted) < total:
+            continue
+        names = (results["tasks"].get(cell["task"]) or {}).get("labels") or matrix["labels"]
+        label = names[predicted.index(total)]
+        lines.append(f"{cell['regime']} on {cell['task']} ({cell['protocol']}, seed {cell['seed']}) answers "
+                     f"'{label}' for all {total} test examples: a constant classifier")
+    return lines

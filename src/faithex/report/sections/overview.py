@@ -8,7 +8,7 @@ from typing import Any
 
 from faithex.report.html import ReportContext, table, text
 from faithex.report.sections import register_section
-from faithex.report.tables import tables
+from faithex.report.tables import constant_predictions, tables
 
 #: Metrics summarised over seeds (where a cell group has two or more).
 SEED_METRICS = ("answer_accuracy", "macro_f1", "mean_absolute_error", "explanation_accuracy", "alignment_rate",
@@ -22,6 +22,11 @@ def overview(context: ReportContext) -> str:
     parts = [_provenance(results)]
     for title, headers, rows in tables(results):
         parts.append(f"<h3>{text(title)}</h3>{table(headers, rows)}")
+    constant = constant_predictions(results)
+    if constant:
+        items = "".join(f"<li>{text(line)}</li>" for line in constant)
+        parts.append(f'<div class="warning"><p>Constant classifiers (accuracy is one label\'s share; no explanation '
+                     f"can matter):</p><ul>{items}</ul></div>")
     parts.append(_comparisons(results))
     parts.append(_seeds(results))
     parts.append(_timings(results))
