@@ -240,8 +240,9 @@ def run_plan(plan: Plan, reporter: Reporter) -> dict[str, Any]:
         "cells": [],
     }
     earlier = earlier_results(plan.run_dir.results)
-    if earlier_commits(earlier, results["provenance"]["git_commit"]):
-        results["provenance"]["earlier_commits"] = earlier_commits(earlier, results["provenance"]["git_commit"])
+    commits = earlier_commits(earlier, results["provenance"]["git_commit"])
+    if commits:
+        results["provenance"]["earlier_commits"] = commits
     for line in plan.skipped:
         reporter.message(line)
     started = time.perf_counter()
