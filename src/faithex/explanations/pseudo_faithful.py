@@ -4,6 +4,7 @@ trained. The regimes that train on them are `faithex.regimes.pseudo_faithful`; t
 answered by a loaded model in `faithex.explanations.oracle` (by a fake in tests).
 
 Per training example, on the starting model (the base model, or base + the adapter the regime `starts_from`):
+
 1. classify the paragraph with the self-consistency prompt (`classify_prompt`, options scored as the protocols'
    `score` mode): the prediction p;
 2. attribute p to the paragraph's words (input x gradient of p's answer through that same prompt): the top word w*
