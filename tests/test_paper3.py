@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from faithex.errors import ConfigError, RunDirectoryError
+from faithex.explanations.pseudo_faithful import Settings, explain_examples
 from faithex.faithfulness.self_consistency import Wording
 from faithex.regimes import get_regime
 from faithex.regimes.base import PromptOptions
 from faithex.regimes.classification import LabelRegime
-from faithex.explanations.pseudo_faithful import Settings, explain_examples
 from faithex.regimes.pseudo_faithful import ADAPTER, training_rows
 from faithex.runner import parse_experiment
 from faithex.tasks.base import Example, Task

@@ -10,6 +10,7 @@ import re
 import pytest
 
 from faithex.errors import ConfigError
+from faithex.explanations.pseudo_faithful import Settings, explain_examples, yields
 from faithex.faithfulness.self_consistency import (
     Wording,
     counterfactual_target,
@@ -20,7 +21,6 @@ from faithex.faithfulness.self_consistency import (
 )
 from faithex.regimes import get_regime
 from faithex.regimes.base import PromptOptions
-from faithex.explanations.pseudo_faithful import Settings, explain_examples, yields
 from faithex.regimes.pseudo_faithful import ADAPTER, training_rows
 from faithex.tasks.base import Example, Task
 
@@ -293,8 +293,8 @@ def test_prepare_builds_the_model_free_part_without_a_model(tiny_model_dir, tmp_
 # -- the real oracle, on the tiny model ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def tiny_oracle(tiny_model_dir):
-    from faithex.lm.models import load_model
     from faithex.explanations.oracle import LoadedOracle
+    from faithex.lm.models import load_model
 
     loaded = load_model(tiny_model_dir)
     return LoadedOracle(loaded.model, loaded.tokenizer, Sentiment(), WORDING, PromptOptions(system_prompt=""),

@@ -94,7 +94,8 @@ def paper3_summary(results: dict) -> str:
     """Paper 3's claim on this run: after training on pseudo-faithful one-word self-explanations, the classifier's
     self-explanations are more faithful than before it (the experiment's first regime: `self_consistency_faithfulness`
     paired on the test items both classified correctly and checked, exact McNemar p; the looser
-    `self_consistency_label_change`, the same way; and the graded `self_consistency_shift`, paired bootstrap), and its accuracy is kept (`answer_accuracy` by `score`, paired)."""
+    `self_consistency_label_change`, the same way; and the graded `self_consistency_shift`, paired bootstrap), and
+    its accuracy is kept (`answer_accuracy` by `score`, paired)."""
     order = (FAITHFULNESS, CHANGE, SHIFT, "answer_accuracy")
     rows = [c for c in results.get("comparisons", []) if c["seed"] != "all" and c["metric"] in order]
     lines = []

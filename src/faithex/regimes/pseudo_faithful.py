@@ -8,8 +8,9 @@ Training records (one adapter, answering every kind the self-consistency protoco
     [system] [user: explanation_prompt(style, paragraph, words="1", target=...)] -> [assistant: explanation]
 
 the first for every training example (so accuracy is kept), the second for every kept explanation; each target is
-checked to read back as itself with the protocols' parsers. The outcome of every example and style (kept or dropped, and why) is returned beside the records
-(`ModelRecords.summary`): the yields per style. docs/faithfulness.md, "Pseudo-faithful training", has the choices.
+checked to read back as itself with the protocols' parsers. The outcome of every example and style (kept or
+dropped, and why) is returned beside the records (`ModelRecords.summary`): the yields per style.
+docs/faithfulness.md, "Pseudo-faithful training", has the choices.
 """
 
 from __future__ import annotations

@@ -185,6 +185,11 @@ def parse_experiment(data: dict[str, Any], source: str = "experiment") -> Experi
 
 
 #: TrainConfig (a plain dataclass) checked as pydantic checks the rest: types, Literal values, unknown keys.
+_TRAIN_CONFIG = TypeAdapter(pydantic_dataclass(TrainConfig, config=ConfigDict(extra="forbid")))
+#: Which schema an unknown key is in, by the first key of its place (the rest are top-level keys).
+_SECTIONS = {"tasks": TaskSpec, "regimes": RegimeSpec, "inference": InferenceSpec}
+
+
 def checked_train(values: dict[str, Any]) -> dict[str, Any]:
     """Keys, types and values of TrainConfig, checked when the experiment is read (a typo must not fail after the
     data is built)."""
@@ -193,11 +198,6 @@ def checked_train(values: dict[str, Any]) -> dict[str, Any]:
     except ValidationError as error:
         raise ValueError(_describe(error.errors()[0], list(TrainConfig.__dataclass_fields__))) from None
     return {key: getattr(checked, key) for key in values}
-
-
-_TRAIN_CONFIG = TypeAdapter(pydantic_dataclass(TrainConfig, config=ConfigDict(extra="forbid")))
-#: Which schema an unknown key is in, by the first key of its place (the rest are top-level keys).
-_SECTIONS = {"tasks": TaskSpec, "regimes": RegimeSpec, "inference": InferenceSpec}
 
 
 def _first_error(error: ValidationError) -> dict[str, Any]:

@@ -45,7 +45,8 @@ def _provenance(results: dict[str, Any]) -> str:
              ("earlier commits (samples reused)", ", ".join(provenance.get("earlier_commits") or [])),
              ("machine", provenance.get("machine")),
              ("precision", provenance.get("precision")), ("versions", versions),
-             ("wall time (the last run into this directory)", f"{results['seconds']} s" if results.get("seconds") is not None else None)]
+             ("wall time (the last run into this directory)",
+              f"{results['seconds']} s" if results.get("seconds") is not None else None)]
     rows = [[name, str(value)] for name, value in facts if value not in (None, "")]
     return table(None, rows) if rows else ""
 
