@@ -606,7 +606,6 @@ def test_shift_is_the_fall_of_the_predictions_probability_or_the_rise_of_the_tar
     assert values == pytest.approx([0.3, -0.1, math.nan, math.nan, 0.4, math.nan], nan_ok=True)
 
 
-
 def test_label_change_counts_any_other_label_but_only_for_correct_redaction_and_attribution_checks():
     from faithex.metrics import get_metric
 
