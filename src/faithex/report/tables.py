@@ -73,11 +73,11 @@ def tables(results: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]
     if paper1:
         out.append(("paper 1: value (failure rate) [95% CI]",
                     _headers(results, PAPER1_COLUMNS, False, "Configuration"), paper1))
-    label_columns = LABEL_COLUMNS + ([MAE_COLUMN] if _has_metric(results, MAE_COLUMN[1]) else [])
+    label_columns = LABEL_COLUMNS + ([MAE_COLUMN] if has_metric(results, MAE_COLUMN[1]) else [])
     labels = _rows(results, LABEL_PROTOCOLS, label_columns, with_protocol=True)
     if labels:
         out.append(("labels: value (failure rate) [95% CI]", _headers(results, label_columns, True, "Regime"), labels))
-    optional = [column for column in (CHANGE_COLUMN, SHIFT_COLUMN) if _has_metric(results, column[1])]
+    optional = [column for column in (CHANGE_COLUMN, SHIFT_COLUMN) if has_metric(results, column[1])]
     check_columns = FAITHFULNESS_COLUMNS[:2] + optional + FAITHFULNESS_COLUMNS[2:]
     checks = _rows(results, _self_consistency_protocols(results), check_columns, with_protocol=True)
     if checks:
@@ -86,7 +86,7 @@ def tables(results: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]
     return out
 
 
-def _has_metric(results: dict[str, Any], name: str) -> bool:
+def has_metric(results: dict[str, Any], name: str) -> bool:
     return any(name in cell["metrics"] for cell in results["cells"])
 
 

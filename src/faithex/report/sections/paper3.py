@@ -7,6 +7,7 @@ from __future__ import annotations
 from faithex.report.html import ReportContext
 from faithex.report.plots import FAITHFULNESS, faithfulness_cells, faithfulness_figure, generalisation_figure
 from faithex.report.sections import register_section
+from faithex.report.tables import has_metric
 
 #: (metric, figure name, caption); the later two only in runs made since they exist (the shift: scored checks).
 METRICS = [
@@ -30,7 +31,7 @@ def paper3(context: ReportContext) -> str | None:
     cells = faithfulness_cells(results)
     if not cells:
         return None
-    present = [(metric, name, caption) for metric, name, caption in METRICS if _has(cells, metric)]
+    present = [(metric, name, caption) for metric, name, caption in METRICS if has_metric(results, metric)]
     parts = [context.figure(faithfulness_figure(results, metric), name, caption) for metric, name, caption in present]
     parts += [context.figure(generalisation_figure(results, metric),
                              "generalisation" if metric == FAITHFULNESS else f"generalisation-{name}",
@@ -38,7 +39,3 @@ def paper3(context: ReportContext) -> str | None:
               for metric, name, _ in present]
     return "\n".join(parts)
 
-
-def _has(cells: dict, metric: str) -> bool:
-    return any(metric in cell["metrics"] for protocols in cells.values() for regimes in protocols.values()
-               for cell in regimes.values())
