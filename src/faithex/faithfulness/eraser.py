@@ -1,12 +1,20 @@
 """ERASER comprehensiveness and sufficiency (DeYoung et al. 2020) with AOPC over top-k bins, for any word-level
 explanation.
 
-With f(text) the model's score of the label it predicts on the full input x (here a log-probability), and r_k the k
-top-ranked words of the explanation:
+With p(ŷ|text) the probability of the label ŷ predicted on the full input x (a softmax over the label set's scores,
+per text), and r_k the k top-ranked words of the explanation, DeYoung et al. define
 
-    comprehensiveness_k = f(x) - f(x without r_k)     high: removing the top words hurts the prediction
-    sufficiency_k       = f(x) - f(r_k only)          low: the top words alone keep the prediction
-    AOPC                = mean of the above over the bins k (1%, 5%, 10%, 20%, 50% of the words)
+    comprehensiveness_k = p(ŷ|x) - p(ŷ|x without r_k)     high: removing the top words hurts the prediction
+    sufficiency_k       = p(ŷ|x) - p(ŷ|r_k only)          low: the top words alone keep the prediction
+    AOPC                = mean of the above over the bins (1%, 5%, 10%, 20%, 50% of the words)
+
+so every value lies in [-1, 1]. ERASER's scorer averages over the bins it is given with no k = 0 term
+(`jayded/eraserbenchmark`, `rationale_benchmark/metrics.py`, `_instances_aopc`), and so does `Eraser`.
+
+`eraser_batch` also keeps the same differences of the scorer's own numbers (the predicted label's log-probability)
+under their own names, `comprehensiveness_logprob`, `sufficiency_logprob` and their AOPCs: unbounded, and what this
+module computed under the plain names before. A record without `full_probability` (written before) holds only
+those log-probability numbers, under the plain names; the metrics never read them as probabilities.
 
 Words are the input's whitespace-separated tokens, unless the explanation's own segmentation is passed as `words`
 (an attribution method that splits "great!" into "great" and "!"); a variant is its kept words joined by spaces.
@@ -31,12 +39,12 @@ import numpy as np
 
 from faithex.faithfulness.self_consistency import occurs
 
-#: The top-k fractions of words, as commonly stated for ERASER's AOPC.
+#: The top-k fractions of words DeYoung et al. bin by for AOPC: 1%, 5%, 10%, 20% and 50% (`top_k`: how many words).
 DEFAULT_BINS: tuple[float, ...] = (0.01, 0.05, 0.10, 0.20, 0.50)
 
-#: f(text) -> the predicted label's score on that text.
+#: f(text) -> the predicted label's score on that text (for `eraser`: its probability).
 ScoreFn = Callable[[str], float]
-#: scorer(texts) -> (len(texts), k) scores of every label on each text (log-probabilities).
+#: scorer(texts) -> (len(texts), k) scores of every label on each text (log-probabilities, normalised or not).
 LabelScorer = Callable[[Sequence[str]], np.ndarray]
 
 
@@ -100,7 +108,7 @@ def only_words(words: Sequence[str], positions: Sequence[int], replacement: str 
 def comprehensiveness(text: str, rationale: Sequence[int], f: ScoreFn, replacement: str | None = None,
                       words: Sequence[str] | None = None) -> float:
     """f(x) - f(x without the rationale's words); `rationale`: word positions (in `words`, default the text's
-    whitespace-separated words)."""
+    whitespace-separated words). DeYoung et al.'s f is the predicted label's probability."""
     words = split_words(text) if words is None else list(words)
     return f(text) - f(without_words(words, _checked_ranking(rationale, len(words)), replacement))
 
@@ -112,32 +120,54 @@ def sufficiency(text: str, rationale: Sequence[int], f: ScoreFn, replacement: st
     return f(text) - f(only_words(words, _checked_ranking(rationale, len(words)), replacement))
 
 
+def _mean(values: Sequence[float] | None) -> float:
+    return math.nan if values is None else float(np.mean(values))
+
+
 @dataclass
 class Eraser:
-    """ERASER scores of one explanation: per bin, and their AOPC means."""
+    """ERASER scores of one explanation: per bin, and their AOPC means.
+
+    The plain names are DeYoung et al.'s, on the predicted label's probability (in [-1, 1]); the `_logprob` fields
+    are the same differences of the scorer's log-probability, which only `eraser_batch` fills (None otherwise)."""
 
     bins: list[float]
     k: list[int]
     """Words removed / kept per bin."""
-    full_score: float
-    """f(x): the predicted label's score on the whole input."""
+    full_probability: float
+    """p(ŷ|x): the predicted label's probability on the whole input."""
     comprehensiveness: list[float]
     sufficiency: list[float]
     label: int | None = None
-    """The predicted label f scores (batched form)."""
+    """The predicted label ŷ (batched form)."""
+    full_logprob: float | None = None
+    """The scorer's log-probability of ŷ on the whole input."""
+    comprehensiveness_logprob: list[float] | None = None
+    sufficiency_logprob: list[float] | None = None
 
     @property
     def aopc_comprehensiveness(self) -> float:
-        return float(np.mean(self.comprehensiveness))
+        return _mean(self.comprehensiveness)
 
     @property
     def aopc_sufficiency(self) -> float:
-        return float(np.mean(self.sufficiency))
+        return _mean(self.sufficiency)
+
+    @property
+    def aopc_comprehensiveness_logprob(self) -> float:
+        """NaN where the log-probability variant was not computed."""
+        return _mean(self.comprehensiveness_logprob)
+
+    @property
+    def aopc_sufficiency_logprob(self) -> float:
+        return _mean(self.sufficiency_logprob)
 
     def to_dict(self) -> dict[str, Any]:
-        """The `eraser` record of a sample (what the aopc_* metrics read)."""
-        return {**asdict(self), "aopc_comprehensiveness": self.aopc_comprehensiveness,
-                "aopc_sufficiency": self.aopc_sufficiency}
+        """The `eraser` record of a sample (what the aopc_* metrics read; `full_probability` marks the probability
+        definition, which records written before lack). An AOPC not computed is None, as JSON has no NaN."""
+        aopcs = {name: getattr(self, name) for name in ("aopc_comprehensiveness", "aopc_sufficiency",
+                                                        "aopc_comprehensiveness_logprob", "aopc_sufficiency_logprob")}
+        return {**asdict(self), **{name: None if math.isnan(v) else v for name, v in aopcs.items()}}
 
 
 def variants(text: str, ranking: Sequence[int], bins: Sequence[float] = DEFAULT_BINS,
@@ -152,13 +182,22 @@ def variants(text: str, ranking: Sequence[int], bins: Sequence[float] = DEFAULT_
     return ks, removed, kept
 
 
-def eraser(text: str, ranking: Sequence[int], f: ScoreFn, bins: Sequence[float] = DEFAULT_BINS,
+def eraser(text: str, ranking: Sequence[int], probability: ScoreFn, bins: Sequence[float] = DEFAULT_BINS,
            replacement: str | None = None, words: Sequence[str] | None = None) -> Eraser:
-    """ERASER scores of one ranked explanation with a scalar score function (the reference definition)."""
+    """ERASER scores of one ranked explanation (the reference definition): `probability(text)` is p(ŷ|text) of the
+    label predicted on the full text. A value outside [0, 1] is refused: it is not a probability."""
     _check_bins(bins)
     ks, removed, kept = variants(text, ranking, bins, replacement, words)
-    full = f(text)
-    return Eraser(list(bins), ks, full, [full - f(t) for t in removed], [full - f(t) for t in kept])
+    p = lambda variant: _checked_probability(probability(variant))  # noqa: E731
+    full = p(text)
+    return Eraser(list(bins), ks, full, [full - p(t) for t in removed], [full - p(t) for t in kept])
+
+
+def _checked_probability(value: float) -> float:
+    value = float(value)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"ERASER scores probabilities in [0, 1], got {value}")
+    return value
 
 
 def _check_bins(bins: Sequence[float]) -> None:
@@ -168,13 +207,20 @@ def _check_bins(bins: Sequence[float]) -> None:
         top_k(1, q)  # raises for a fraction outside [0, 1]
 
 
+def label_probabilities(scores: np.ndarray) -> np.ndarray:
+    """Softmax over the labels, per text (row): p(y|text) from label log-probabilities, normalised or not."""
+    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
 # -- batched: every variant of every example scored in one call ----------------------------------------------------
 def eraser_batch(texts: Sequence[str], rankings: Sequence[Sequence[int]], scorer: LabelScorer,
                  bins: Sequence[float] = DEFAULT_BINS, labels: Sequence[int] | None = None,
                  replacement: str | None = None, words: Sequence[Sequence[str]] | None = None) -> list[Eraser]:
     """ERASER scores of many explanations: the full texts and all their variants go to `scorer` in one call
     (identical variants once; short texts repeat k across the small bins). The label scored is the one the
-    scorer predicts on each full text (argmax), unless `labels` names one per text. `words`: each text's word
+    scorer predicts on each full text (argmax), unless `labels` names one per text. Probabilities are the softmax of
+    each text's label scores; the `_logprob` fields difference the scores themselves. `words`: each text's word
     segmentation, when the rankings refer to one other than whitespace-separated tokens."""
     _check_bins(bins)
     if any(x is not None and len(x) != len(texts) for x in (rankings, labels, words)):
@@ -185,14 +231,19 @@ def eraser_batch(texts: Sequence[str], rankings: Sequence[Sequence[int]], scorer
     for text, (_, removed, kept) in zip(texts, layouts):
         for variant in (text, *removed, *kept):
             unique.setdefault(variant, len(unique))
-    scores = np.asarray(scorer(list(unique)), dtype=float) if unique else np.zeros((0, 0))
+    if not unique:
+        return []
+    scores = np.asarray(scorer(list(unique)), dtype=float)
+    probabilities = label_probabilities(scores)
     results = []
     for i, (text, (ks, removed, kept)) in enumerate(zip(texts, layouts)):
         label = int(np.argmax(scores[unique[text]])) if labels is None else int(labels[i])
-        f = lambda variant: float(scores[unique[variant], label])  # noqa: E731 - the definition's f, per example
-        full = f(text)
-        results.append(Eraser(list(bins), ks, full, [full - f(t) for t in removed], [full - f(t) for t in kept],
-                              label))
+        p = lambda variant: float(probabilities[unique[variant], label])  # noqa: E731 - the definition's p(ŷ|.)
+        logp = lambda variant: float(scores[unique[variant], label])  # noqa: E731
+        full, full_log = p(text), logp(text)
+        results.append(Eraser(list(bins), ks, full, [full - p(t) for t in removed], [full - p(t) for t in kept],
+                              label, full_log, [full_log - logp(t) for t in removed],
+                              [full_log - logp(t) for t in kept]))
     return results
 
 
@@ -203,8 +254,9 @@ def model_label_scorer(model, tokenizer, task, prompt: Callable[[str], list[dict
 
     `prompt(text)`: the conversation that asks for a text's label; default: the task's own label prompt (its
     instruction, then the text: the `zero_shot` / `label_only` regimes' prompt). `normalize`: log-probabilities
-    renormalised over the label set (log-softmax of the labels' summed log-probabilities: a classifier's log p(y|x),
-    as ERASER's probabilities); False: the raw summed log-probability of each label's tokens."""
+    renormalised over the label set (log-softmax of the labels' summed log-probabilities: a classifier's log p(y|x));
+    False: the raw summed log-probability of each label's tokens. Only the `_logprob` scores of `eraser_batch` differ
+    between the two: its probabilities are the softmax over the labels either way."""
 
     def default_prompt(text: str) -> list[dict[str, str]]:
         content = text if not task.instruction else f"{task.instruction}\n{text}"

@@ -26,7 +26,11 @@ Self-consistency (samples of the `self_consistency_*` protocols, which record `s
   whether the word it names matters to it.
 
 ERASER (samples that carry an `eraser` record, as `faithex.faithfulness.eraser.Eraser.to_dict` writes it):
-**aopc_comprehensiveness** and **aopc_sufficiency**, differences of the predicted label's log-probability, unbounded.
+**aopc_comprehensiveness** and **aopc_sufficiency**, DeYoung et al.'s: differences of the predicted label's
+probability (softmax over the labels), in [-1, 1]; **aopc_comprehensiveness_logprob** and
+**aopc_sufficiency_logprob**, the same differences of its log-probability, unbounded. A record written before the
+probability definition (no `full_probability`) holds log-probability numbers under the plain names: the probability
+metrics do not apply to it (NaN), and neither do the `_logprob` ones, which read only their own fields.
 
 Each is a mean of per-example values (NaN where it does not apply), so bootstrap intervals and paired tests come from
 `faithex.metrics.evaluate` as for every other metric.
@@ -159,26 +163,49 @@ def _softmax(scores: Sequence[float]) -> np.ndarray:
     return values / values.sum()
 
 
-def _eraser_values(samples: Sequence[Sample], key: str) -> np.ndarray:
+#: The field that marks an `eraser` record as DeYoung et al.'s probability definition; older records lack it.
+_PROBABILITY_MARK = "full_probability"
+
+
+def _eraser_values(samples: Sequence[Sample], key: str, needs: str | None = None) -> np.ndarray:
+    """The number `key` of each sample's `eraser` record; NaN where it is absent, not finite, or the record lacks
+    the field `needs` (so an old record's log-probability AOPC is never read as a probability)."""
     def value(sample: Sample) -> float | None:
         record = sample.get("eraser")
-        number = record.get(key) if isinstance(record, Mapping) else None
+        if not isinstance(record, Mapping) or (needs is not None and record.get(needs) is None):
+            return None
+        number = record.get(key)
         return None if number is None or not math.isfinite(number) else number
 
     return _per_sample(samples, value)
 
 
-@register_metric("aopc_comprehensiveness", family="faithfulness", higher_is_better=True, range=(-math.inf, math.inf),
-                 requires=("eraser.aopc_comprehensiveness",),
-                 description="ERASER: mean over top-k bins of f(x) - f(x without the top-k words), f = log-probability "
-                             "of the predicted label")
+@register_metric("aopc_comprehensiveness", family="faithfulness", higher_is_better=True, range=(-1.0, 1.0),
+                 requires=("eraser.aopc_comprehensiveness", f"eraser.{_PROBABILITY_MARK}"),
+                 description="ERASER (DeYoung et al.): mean over top-k bins of p(y|x) - p(y|x without the top-k "
+                             "words), y the label predicted on x")
 def aopc_comprehensiveness(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
-    return _eraser_values(samples, "aopc_comprehensiveness")
+    return _eraser_values(samples, "aopc_comprehensiveness", needs=_PROBABILITY_MARK)
 
 
-@register_metric("aopc_sufficiency", family="faithfulness", higher_is_better=False, range=(-math.inf, math.inf),
-                 requires=("eraser.aopc_sufficiency",),
-                 description="ERASER: mean over top-k bins of f(x) - f(only the top-k words); lower: the top words "
-                             "alone suffice")
+@register_metric("aopc_sufficiency", family="faithfulness", higher_is_better=False, range=(-1.0, 1.0),
+                 requires=("eraser.aopc_sufficiency", f"eraser.{_PROBABILITY_MARK}"),
+                 description="ERASER (DeYoung et al.): mean over top-k bins of p(y|x) - p(y|only the top-k words); "
+                             "lower: the top words alone suffice")
 def aopc_sufficiency(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
-    return _eraser_values(samples, "aopc_sufficiency")
+    return _eraser_values(samples, "aopc_sufficiency", needs=_PROBABILITY_MARK)
+
+
+@register_metric("aopc_comprehensiveness_logprob", family="faithfulness", higher_is_better=True,
+                 range=(-math.inf, math.inf), requires=("eraser.aopc_comprehensiveness_logprob",),
+                 description="aopc_comprehensiveness on the predicted label's log-probability instead of its "
+                             "probability")
+def aopc_comprehensiveness_logprob(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    return _eraser_values(samples, "aopc_comprehensiveness_logprob")
+
+
+@register_metric("aopc_sufficiency_logprob", family="faithfulness", higher_is_better=False,
+                 range=(-math.inf, math.inf), requires=("eraser.aopc_sufficiency_logprob",),
+                 description="aopc_sufficiency on the predicted label's log-probability instead of its probability")
+def aopc_sufficiency_logprob(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+    return _eraser_values(samples, "aopc_sufficiency_logprob")
