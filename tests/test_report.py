@@ -9,8 +9,8 @@ import pytest
 from faithex.report import markdown_table, paper1_figure
 
 
-def metric(value, low=None, high=None):
-    return {"value": value, "low": value if low is None else low, "high": value if high is None else high, "n": 50}
+def metric(value, low=None, high=None, n=50):
+    return {"value": value, "low": value if low is None else low, "high": value if high is None else high, "n": n}
 
 
 @pytest.fixture
@@ -27,12 +27,14 @@ def results():
                       {**cell, "regime": "joint_reasoning", "protocol": "two_step", "metrics": with_reasoning}]}
 
 
-def test_markdown_table_shows_value_failure_and_interval(results):
+def test_markdown_table_shows_value_failure_interval_and_n(results):
+    results["cells"][1]["metrics"]["reasoning_exact_match"] = metric(0.75, 0.6, 0.86, n=40)
     table = markdown_table(results)
     joint, with_reasoning = [line for line in table.splitlines() if line.startswith("| decision_tree")]
-    assert "| decision_tree | joint | 0.900 (0.020) [0.80, 0.96] |" in joint
+    assert "| decision_tree | joint | 0.900 (0.020) [0.80, 0.96] n=50 |" in joint
     assert joint.rstrip().endswith("| - | 0.520 |")  # no reasoning in `joint`: a blank, not 0
-    assert "0.750 (0.100) [0.60, 0.86]" in with_reasoning
+    # the failure rate counts other items than the figure: it says its own n
+    assert "0.750 (0.100, n=50) [0.60, 0.86] n=40" in with_reasoning
 
 
 def test_figure_bars_are_the_metrics_with_their_intervals(results, tmp_path):
@@ -46,17 +48,6 @@ def test_figure_bars_are_the_metrics_with_their_intervals(results, tmp_path):
     assert heights == [0.9, 0.9, 0.7, 0.7, 0.6, 1.0]
     chance = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert chance and chance[0].get_ydata()[0] == pytest.approx(0.52)
-
-
-@pytest.mark.parametrize("joint_accuracy, verdicts", [(0.75, ("holds", "holds")), (0.95, ("holds", "does NOT hold"))])
-def test_demo_checks_both_claims_of_paper_1(results, joint_accuracy, verdicts):
-    from faithex.cli.demo import claim_summary
-
-    results["cells"][0]["metrics"]["answer_accuracy"] = metric(joint_accuracy)
-    results["cells"][1]["metrics"]["answer_accuracy"] = metric(0.9)
-    summary = claim_summary(results)
-    assert summary.startswith(f"alignment claim {verdicts[0]}: 1.000 with reasoning vs 0.600 without")
-    assert f"accuracy claim {verdicts[1]}: answer accuracy 0.900 with reasoning vs {joint_accuracy:.3f}" in summary
 
 
 def test_depth_figure_plots_accuracy_against_comparisons_with_and_without_reasoning(tmp_path):
@@ -79,61 +70,88 @@ def test_depth_figure_plots_accuracy_against_comparisons_with_and_without_reason
     assert depth_cells({**results, "cells": cells[:2]}) == {}  # one depth only: no depth figure
 
 
-def test_demo_of_paper_2_reads_the_paired_tests_against_label_only():
-    from faithex.cli.demo import paper2_summary
-
-    row = {"task": "on_topic", "seed": 0, "metric": "answer_accuracy", "baseline": "label_only", "low": 0.02,
-           "high": 0.12, "p_value": 0.01}
-    results = {"comparisons": [
-        {**row, "regime": "label_explanation", "a": 0.62, "b": 0.55, "diff": 0.07, "mcnemar_p": 0.004},
-        {**row, "regime": "bag_of_words_explanation", "a": 0.56, "b": 0.55, "diff": 0.01, "mcnemar_p": 0.8},
-        {**row, "regime": "label_explanation", "seed": "all", "a": 0.6, "b": 0.5, "diff": 0.1, "mcnemar_p": None},
-        {**row, "regime": "label_explanation", "metric": "macro_f1", "a": 0.4, "b": 0.5, "diff": -0.1,
-         "mcnemar_p": None},
-    ]}
-    lines = paper2_summary(results).splitlines()
-    assert lines == [
-        "label_explanation beats label_only on on_topic: accuracy 0.620 vs 0.550 (difference +0.070, "
-        "95% CI [+0.020, +0.120], paired p = 0.004)",
-        "bag_of_words_explanation is above, not significantly, label_only on on_topic: accuracy 0.560 vs 0.550 "
-        "(difference +0.010, 95% CI [+0.020, +0.120], paired p = 0.8)",
-    ]
-
-
-def test_label_table_adds_the_mean_absolute_error_on_ordinal_tasks_and_paper3_gets_its_own_table():
+def test_label_table_adds_the_mean_absolute_error_on_ordinal_tasks_and_paper3_gets_its_own_tables():
     from faithex.report.tables import tables
 
     tasks = {"dq": {"chance_level": 0.2}, "tweets": {"chance_level": 0.8}}
     rating = {"answer_accuracy": metric(0.5, 0.4, 0.6), "answer_failure": metric(0.0), "macro_f1": metric(0.45),
               "mean_absolute_error": metric(0.75, 0.6, 0.9)}
-    check = {"self_consistency_faithfulness": metric(0.25, 0.1, 0.4), "self_explanation_failure": metric(0.1),
-             "self_consistency_faithfulness_parsed": metric(0.3), "self_consistency_accuracy": metric(0.9),
+    check = {"self_consistency_faithfulness": metric(0.25, 0.1, 0.4, n=20),
+             "self_explanation_failure": metric(0.1, n=50),
+             "self_consistency_faithfulness_parsed": metric(0.3, n=24), "self_consistency_accuracy": metric(0.9),
              "self_consistency_classification_failure": metric(0.0)}
     cells = [
         {"task": "dq", "regime": "label_explanation", "protocol": "explain_then_score", "seed": 0, "metrics": rating},
         {"task": "tweets", "regime": "pseudo_faithful", "protocol": "self_consistency_attribution", "seed": 0,
          "metrics": check},
     ]
-    (label_title, label_headers, label_rows), (check_title, check_headers, check_rows) = \
+    (label_title, label_headers, label_rows), (check_title, check_headers, check_rows), (_, _, accuracy_rows) = \
         tables({"experiment": "x", "tasks": tasks, "cells": cells})
     assert label_headers[-2:] == ["MAE", "Chance"]
-    assert label_rows == [["dq", "label_explanation", "explain_then_score", "0.500 (0.000) [0.40, 0.60]",
-                           "0.450 [0.45, 0.45]", "0.750 [0.60, 0.90]", "0.200"]]
-    assert check_title.startswith("self-consistency")
-    assert check_rows == [["tweets", "pseudo_faithful", "self_consistency_attribution", "0.250 (0.100) [0.10, 0.40]",
-                           "0.300 [0.30, 0.30]", "0.900 (0.000) [0.90, 0.90]", "0.800"]]
-    # runs since the shift metric exists get its column
-    shifted = [{**cells[1], "metrics": {**check, "self_consistency_shift": metric(0.05, -0.01, 0.11)}}]
-    (_, shift_headers, shift_rows), = tables({"experiment": "x", "tasks": tasks, "cells": shifted})
-    assert shift_headers[5:7] == ["Shift", "Accuracy"] and shift_rows[0][5] == "0.050 [-0.01, 0.11]"
-    # and since the label change exists, its column before the shift
+    assert label_rows == [["dq", "label_explanation", "explain_then_score", "0.500 (0.000) [0.40, 0.60] n=50",
+                           "0.450 [0.45, 0.45] n=50", "0.750 [0.60, 0.90] n=50", "0.200"]]
+    assert check_title.startswith("self-consistency, faithfulness")
+    # faithfulness counts the items classified correctly and checked, its failure rate every item: each its own n
+    assert check_rows == [["tweets", "pseudo_faithful", "self_consistency_attribution",
+                           "0.250 (0.100, n=50) [0.10, 0.40] n=20", "0.300 [0.30, 0.30] n=24"]]
+    assert accuracy_rows == [["tweets", "pseudo_faithful", "self_consistency_attribution",
+                              "0.900 (0.000) [0.90, 0.90] n=50", "0.800"]]
+    # runs since the shift metric exists get its column, beside the accuracy (the faithfulness table stays narrow)
+    shifted = [{**cells[1], "metrics": {**check, "self_consistency_shift": metric(0.05, -0.01, 0.11, n=24)}}]
+    _, (_, shift_headers, shift_rows) = tables({"experiment": "x", "tasks": tasks, "cells": shifted})
+    assert shift_headers[3:] == ["Shift", "Accuracy", "Chance"] and shift_rows[0][3] == "0.050 [-0.01, 0.11] n=24"
+    # and since the label change exists, its column beside faithfulness, with its own n
     changed = [{**shifted[0], "metrics": {**shifted[0]["metrics"],
-                                          "self_consistency_label_change": metric(0.4, 0.2, 0.6)}}]
-    (_, change_headers, change_rows), = tables({"experiment": "x", "tasks": tasks, "cells": changed})
-    assert change_headers[5:8] == ["Label changed", "Shift", "Accuracy"] and change_rows[0][5] == "0.400 [0.20, 0.60]"
+                                          "self_consistency_label_change": metric(0.4, 0.2, 0.6, n=20)}}]
+    (_, change_headers, change_rows), _ = tables({"experiment": "x", "tasks": tasks, "cells": changed})
+    assert change_headers[3:] == ["Faithful (correct)", "Faithful (parsed)", "Label changed"]
+    assert change_rows[0][5] == "0.400 [0.20, 0.60] n=20"
     # tasks without a scale keep the old label table
     plain = [{**cells[0], "metrics": {k: v for k, v in rating.items() if k != "mean_absolute_error"}}]
     assert "MAE" not in tables({"experiment": "x", "tasks": tasks, "cells": plain})[0][1]
+
+
+def test_paper3_tables_fit_a_200_column_terminal_untruncated():
+    from rich.console import Console
+
+    from faithex.report import rich_tables
+
+    names = ("self_consistency_attribution_1word", "self_consistency_counterfactual_1word")
+    metrics = {"self_consistency_faithfulness": metric(0.125, 0.0, 0.5, n=8),
+               "self_explanation_failure": metric(0.75, n=300), "self_consistency_faithfulness_parsed": metric(0.1),
+               "self_consistency_label_change": metric(0.9, 0.8, 1.0), "self_consistency_shift": metric(-0.25, -1, 1),
+               "self_consistency_accuracy": metric(0.9, n=300),
+               "self_consistency_classification_failure": metric(0.0, n=300)}
+    results = {"experiment": "p3", "tasks": {"tweet_sentiment": {"chance_level": 0.8}},
+               "cells": [{"task": "tweet_sentiment", "regime": "self_consistency_classifier", "protocol": protocol,
+                          "seed": seed, "metrics": metrics} for protocol in names for seed in (0, 1)]}
+    console = Console(width=200, record=True)
+    for table in rich_tables(results):
+        console.print(table)
+    shown = console.export_text()
+    assert "…" not in shown and max(len(line) for line in shown.splitlines()) <= 200
+    assert "0.125 (0.750, n=300) [0.00, 0.50] n=8" in shown and "-0.250 [-1.00, 1.00] n=50" in shown
+
+
+@pytest.mark.parametrize("value, signed, written", [
+    (-0.0001, False, "0.000"), (-0.0004, True, "0.000"), (0.0004, True, "0.000"), (-0.0, False, "0.000"),
+    (-0.0006, False, "-0.001"), (0.02, True, "+0.020"), (math.nan, False, "-"), (None, True, "-")])
+def test_a_figure_that_rounds_to_zero_has_no_sign(value, signed, written):
+    from faithex.report.numbers import interval, number
+
+    assert number(value, signed=signed) == written
+    assert interval(-0.001, 0.004) == "[0.00, 0.00]"
+    assert interval(-0.004, 0.02, digits=3, signed=True) == "[-0.004, +0.020]"
+
+
+def test_no_table_writes_minus_zero():
+    from faithex.report.tables import tables
+
+    cell = {"task": "t", "regime": "r", "protocol": "self_consistency_attribution", "seed": 0, "metrics": {
+        "self_consistency_faithfulness": metric(0.0, -0.0001, 0.0), "self_explanation_failure": metric(-0.0),
+        "self_consistency_shift": metric(-0.0002, -0.004, 0.003), "self_consistency_accuracy": metric(0.5)}}
+    written = str(tables({"experiment": "x", "tasks": {"t": {"chance_level": -0.0}}, "cells": [cell]}))
+    assert "-0.0" not in written and "0.000 (0.000) [0.00, 0.00] n=50" in written and "[0.00, 0.00]" in written
 
 
 def test_a_classifier_giving_every_test_example_one_label_is_flagged_in_every_report(tmp_path):
@@ -157,3 +175,68 @@ def test_a_classifier_giving_every_test_example_one_label_is_flagged_in_every_re
     page, _ = render(results)
     assert "answers &#39;&lt;b&gt;neutral&lt;/b&gt;&#39; for all 10" in page  # label names from data: text
     assert "Constant classifiers" in page
+
+
+# -- verdicts ------------------------------------------------------------------------------------------------------
+def verdict(claim="paper1.alignment", setting="decision_tree", name="supported", qualifier=None, **fields):
+    """A results.json verdict entry (the claims' schema), with the numbers of the schema's example."""
+    return {"claim": claim, "paper": "paper1", "statement": "With reasoning, answer and explanation agree more often",
+            "setting": setting, "metric": "alignment_rate", "treatment": "joint_reasoning/two_step",
+            "baseline": "joint/direct", "direction": "greater", "delta": 0.05, "verdict": name,
+            "qualifier": qualifier, "effect": 0.02, "low": -0.01, "high": 0.05, "p": 0.5, "p_holm": 0.5, "n": 300,
+            "mde": 0.062, "test": "exact McNemar", "seeds": [0], "per_seed": [{"seed": 0, "effect": 0.02, "n": 300}],
+            "untrained": [], "reason": "2 discordant pairs of 300", "source": "per-item", **fields}
+
+
+def test_each_verdict_reads_in_one_line_with_its_evidence():
+    from faithex.report.tables import verdict_lines
+
+    results = {"verdicts": [
+        verdict(qualifier="untrained: joint, budget: 3 epochs"),
+        verdict(claim="paper2.explanations", setting="tweets", name="contradicted", effect=-0.00004, low=-0.0004,
+                high=0.0002, p=0.00001, p_holm=0.0004, test="sign-flip permutation"),
+        verdict(claim="paper3.faithfulness", setting="news", name="not applicable", effect=None, low=None,
+                high=None, p=None, p_holm=None, mde=None, reason="the run has no self-consistency cell on news"),
+    ]}
+    assert verdict_lines(results) == [
+        "paper1.alignment [decision_tree] supported (untrained: joint, budget: 3 epochs): +0.020 [-0.010, +0.050], "
+        "p = 0.5 (Holm 0.5), n = 300, MDE 0.062",
+        "paper2.explanations [tweets] contradicted: 0.000 [0.000, 0.000], p < 0.001 (Holm < 0.001), n = 300, "
+        "MDE 0.062",
+        "paper3.faithfulness [news] not applicable: the run has no self-consistency cell on news",
+    ]
+    assert verdict_lines({"cells": []}) == []
+
+
+def test_the_terminal_verdict_table_colours_the_verdict_and_shows_names_as_written():
+    from rich.console import Console
+
+    from faithex.report.tables import VERDICT_HEADERS, verdict_table
+
+    assert verdict_table({"experiment": "x", "verdicts": []}) is None
+    results = {"experiment": "[red]run[/red]", "verdicts": [
+        verdict(claim="[bold]mine[/bold]", setting="<script>alert(1)</script>", qualifier="[link=x]q[/link]"),
+        verdict(name="inconclusive", qualifier="untrained: joint")]}
+    table = verdict_table(results)
+    assert [column.header.plain for column in table.columns] == VERDICT_HEADERS
+    console = Console(width=200, record=True, markup=True)
+    console.print(table)
+    shown = console.export_text()
+    for written in ("[red]run[/red]", "[bold]mine[/bold]", "<script>alert(1)</script>", "supported ([link=x]q[/link])",
+                    "+0.020 [-0.010, +0.050]", "0.5 (0.5)", "exact McNemar", "inconclusive (untrained: joint)"):
+        assert written in shown
+    cells = table.columns[VERDICT_HEADERS.index("Verdict")]._cells
+    assert [(span.style, cells[i].plain[span.start:span.end]) for i in (0, 1) for span in cells[i].spans] == [
+        ("bold green", "supported"), ("bold yellow", "inconclusive")]
+
+
+def test_report_md_has_a_verdicts_section_only_when_the_run_has_verdicts(results, tmp_path):
+    from faithex.report.write import write_markdown_report
+
+    assert "Verdicts" not in write_markdown_report(tmp_path, results).read_text()
+    results["verdicts"] = [verdict(claim="a|b <script>", qualifier="untrained: joint")]
+    report = write_markdown_report(tmp_path, results).read_text()
+    assert report.index("## Verdicts") < report.index("**paper 1")
+    row = next(line for line in report.splitlines() if line.startswith("| a"))
+    assert row == ("| a\\|b &lt;script&gt; | decision_tree | supported (untrained: joint) | +0.020 [-0.010, +0.050] "
+                   "| 0.5 (0.5) | 300 | 0.062 | exact McNemar | 2 discordant pairs of 300 |")

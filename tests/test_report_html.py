@@ -157,21 +157,76 @@ def test_a_run_shows_only_the_sections_it_has_data_for(tmp_path):
 
 def test_new_sections_register_without_touching_the_others():
     assert [s.name for s in sorted(SECTIONS.values(), key=lambda s: s.order)] == [
-        "overview", "paper1", "paper2", "paper3", "examples"]
+        "verdicts", "overview", "paper1", "paper2", "paper3", "examples"]
 
 
-def test_paired_tests_are_marked_by_direction_and_significance(tmp_path):
+def test_paired_tests_are_marked_by_an_exact_test_only_by_direction_and_significance(tmp_path):
     results = paper2_results()
     worse = {**results["comparisons"][0], "regime": "bag", "a": 0.5, "diff": -0.2, "low": -0.3, "high": -0.1,
              "mcnemar_p": 0.001}
     unclear = {**results["comparisons"][0], "regime": "shuffled", "diff": 0.05, "mcnemar_p": 0.4}
     error = {**results["comparisons"][0], "regime": "ordinal", "metric": "mean_absolute_error", "diff": -0.3,
-             "mcnemar_p": None, "p_value": 0.003}  # a lower error is better
-    results["comparisons"] += [worse, unclear, error]
+             "mcnemar_p": None, "test": "sign-flip permutation", "p_value": 0.003}  # a lower error is better
+    # an older results.json: a paired-bootstrap p of 1/(B+1) on two pairs marks nothing
+    bootstrap = {**results["comparisons"][0], "regime": "bootstrapped", "metric": "macro_f1", "diff": 0.01,
+                 "mcnemar_p": None, "p_value": 0.0005, "n": 2}
+    # results.json since exact tests: the named test's p decides, not an older field beside it
+    named = {**results["comparisons"][0], "regime": "named", "test": "exact McNemar", "p_value": 0.3,
+             "mcnemar_p": 0.001}
+    over_seeds = {"task": "tweets", "seed": "all", "regime": "seeds", "protocol": "score", "baseline": "label_only",
+                  "metric": "answer_accuracy", "test": "paired t-test over seeds", "mean_diff": 0.1, "p_value": 0.01,
+                  "n": 3}
+    unpaired = {**named, "regime": "unpaired", "test": None, "p_value": math.nan, "diff": math.nan, "n": 0}
+    results["comparisons"] += [worse, unclear, error, bootstrap, named, over_seeds, unpaired]
     page, _ = render(results)
-    rows = re.findall(r'<tr( class="(\w+)")?><td>tweets</td><td>0</td><td>(\w+)</td>', page)
+    rows = re.findall(r'<tr( class="(\w+)")?><td>tweets</td><td>(?:0|all)</td><td>(\w+)</td>', page)
     assert {regime: css for _, css, regime in rows} == {"label_explanation": "better", "bag": "worse",
-                                                       "shuffled": "", "ordinal": "better"}
+                                                       "shuffled": "", "ordinal": "better", "bootstrapped": "",
+                                                       "named": "", "seeds": "", "unpaired": ""}
+    # each comparison shows its n (and the discordant pairs McNemar rests on), its test and that test's p
+    cells = re.findall(r"<td>([^<]*)</td>", page[page.index("<td>bootstrapped</td>"):])[:9]
+    assert cells[4:8] == ["+0.010 [+0.020, +0.180]", "2", "paired bootstrap", "&lt; 0.001"]
+    worse_row = re.findall(r"<td>([^<]*)</td>", page[page.index("<td>bag</td>"):])[:9]
+    assert worse_row[3:] == ["0.500 vs 0.700", "-0.200 [-0.300, -0.100]", "40", "exact McNemar", "0.001", "▼"]
+    assert "<td>+0.100</td><td>3 seeds</td><td>paired t-test over seeds</td><td>0.01</td><td></td>" in page
+    discordant = {**results["comparisons"][0], "a_only": 7, "b_only": 1}
+    page, _ = render({**results, "comparisons": [discordant]})
+    assert "<td>40 (7 + 1 discordant)</td>" in page
+
+
+# -- verdicts ------------------------------------------------------------------------------------------------------
+def verdict(claim, name, qualifier=None, setting="tweets"):
+    return {"claim": claim, "paper": "user", "statement": "s", "setting": setting, "metric": "answer_accuracy",
+            "treatment": "label_explanation/score", "baseline": "label_only/score", "direction": "greater",
+            "delta": 0.05, "verdict": name, "qualifier": qualifier, "effect": -0.0001, "low": -0.04, "high": 0.06,
+            "p": 0.03, "p_holm": 0.09, "n": 300, "mde": 0.062, "test": "exact McNemar", "seeds": [0],
+            "per_seed": [], "untrained": [], "reason": "3 discordant pairs of 300 <b>", "source": "per-item"}
+
+
+def test_verdicts_come_first_coloured_with_their_evidence_and_as_text():
+    results = paper2_results()
+    hostile = '<script>alert("claim")</script> [bold]x[/bold]'
+    results["verdicts"] = [verdict(hostile, "supported", setting='<img src=x onerror="alert(1)">'),
+                           verdict("paper2.b", "contradicted"), verdict("paper2.c", "inconclusive", "untrained: <i>"),
+                           verdict("paper2.d", "not applicable"), verdict("paper2.e", '"><b>odd</b>')]
+    page, _ = render(results)
+    assert re.findall(r'<section id="([^"]+)"', page)[:2] == ["verdicts", "overview"]
+    elements = parsed(page)
+    assert [kind for kind, _ in elements.scripts] == ["javascript"]  # no run directory: the page's code only
+    assert not {"img", "b", "i"} & set(elements.tags) and not any(a.startswith("on") for a in elements.attributes)
+    section = page[page.index('<section id="verdicts"'):page.index('<section id="overview"')]
+    assert "&lt;script&gt;alert(&#34;claim&#34;)&lt;/script&gt; [bold]x[/bold]" in section
+    badges = re.findall(r'<span class="verdict ([\w-]+)">([^<]+)</span>([^<]*)</td>', section)
+    assert badges == [("supported", "supported", ""), ("contradicted", "contradicted", ""),
+                      ("inconclusive", "inconclusive", " (untrained: &lt;i&gt;)"),
+                      ("not-applicable", "not applicable", "")]
+    assert "<td>&#34;&gt;&lt;b&gt;odd&lt;/b&gt;</td>" in section  # an unknown verdict: text, no class
+    first = re.findall(r"<td>([^<]*)</td>", section)[:8]
+    assert first[2:] == ["0.000 [-0.040, +0.060]", "0.03 (0.09)", "300", "0.062", "exact McNemar",
+                         "3 discordant pairs of 300 &lt;b&gt;"]
+
+    results["verdicts"] = []
+    assert 'id="verdicts"' not in render(results)[0]
 
 
 # -- the viewer's rows ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from faithex.analysis.plots import plain
+from faithex.report.numbers import number
 
 #: (legend label, metric) drawn as one bar each per configuration
 PAPER1_BARS = [("answer acc.", "answer_accuracy"), ("explanation acc.", "explanation_accuracy"),
@@ -224,7 +225,7 @@ def generalisation_figure(results: dict[str, Any], metric: str = FAITHFULNESS, p
                       vmin=0 if share else None, vmax=1 if share else None, aspect="auto")
     for i, row in enumerate(grid):
         for j, value in enumerate(row):
-            ax.text(j, i, "-" if value is None else f"{value:.2f}", ha="center", va="center", fontsize=7,
+            ax.text(j, i, number(value, 2), ha="center", va="center", fontsize=7,
                     color="white" if value is not None and image.norm(value) < 0.5 else "black")
     ax.set_xticks(range(len(columns)), [plain(f"{t}\n{short_protocol(p)}") for t, p in columns], fontsize=7,
                   rotation=45, ha="right")

@@ -3,7 +3,8 @@
     from faithex.report import Results
 
     results = Results.load("runs/text-baseline")
-    results.show()                                   # the tables, in the terminal
+    results.show()                                   # the tables (and verdicts), in the terminal
+    results.verdicts                                 # the verdicts on the papers' claims (results.json)
     frame = results.to_frame()                       # one row per cell and metric (pandas)
     results.compare({"regime": "label_only"}, {"regime": "zero_shot"}, task="tweet_sentiment", protocol="score")
 """
@@ -36,6 +37,13 @@ class Results:
     @property
     def cells(self) -> list[dict[str, Any]]:
         return self.data["cells"]
+
+    @property
+    def verdicts(self) -> list[dict[str, Any]]:
+        """The verdicts on the papers' claims; empty for a run made before they existed."""
+        from faithex.report.tables import verdicts
+
+        return verdicts(self.data)
 
     def select(self, **where: Any) -> list[dict[str, Any]]:
         """Cells whose fields equal every given value (task=, regime=, protocol=, seed=)."""
@@ -75,11 +83,14 @@ class Results:
     def show(self, console=None) -> None:
         from rich.console import Console
 
-        from faithex.report.tables import rich_tables
+        from faithex.report.tables import rich_tables, verdict_table
 
         console = console or Console(width=200)
         for table in rich_tables(self.data):
             console.print(table)
+        verdicts = verdict_table(self.data)
+        if verdicts is not None:
+            console.print(verdicts)
 
     def compare(self, a: dict[str, Any], b: dict[str, Any], metric: str = "answer_accuracy",
                 **shared: Any) -> dict[str, Any]:

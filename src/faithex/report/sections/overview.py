@@ -1,12 +1,13 @@
 """The overview: what produced the run (configuration, versions, commit, timings) and every metrics table, with
-the paired tests against the baseline regime marked where significant, and the mean ± sd over seeds."""
+the paired tests against the baseline regime (each with its test, p and n; marked only where an exact paired test
+says so), and the mean ± sd over seeds."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from faithex.report.html import ReportContext, table, text
+from faithex.report.numbers import MISSING, interval, missing, number, p_value
 from faithex.report.sections import register_section
 from faithex.report.tables import constant_predictions, tables
 
@@ -14,6 +15,10 @@ from faithex.report.tables import constant_predictions, tables
 SEED_METRICS = ("answer_accuracy", "macro_f1", "mean_absolute_error", "explanation_accuracy", "alignment_rate",
                 "self_consistency_faithfulness", "self_consistency_label_change", "self_consistency_shift")
 SIGNIFICANT = 0.05
+#: The tests whose p-value may mark a comparison (▲/▼): exact paired tests on the items. A paired-bootstrap p (older
+#: results.json) marks nothing: with one or two discordant pairs it is 1/(B+1), a significance no exact test gives;
+#: nor does the t-test over a handful of seeds.
+EXACT_TESTS = ("exact McNemar", "sign-flip permutation")
 
 
 @register_section("overview", "Overview", order=10)
@@ -51,6 +56,37 @@ def _provenance(results: dict[str, Any]) -> str:
     return table(None, rows) if rows else ""
 
 
+def comparison_test(row: dict[str, Any]) -> tuple[str, Any, bool]:
+    """(the test's name, its p, whether that p may mark the row). results.json since exact tests name their test
+    ("test") and give its "p_value"; older ones give "mcnemar_p" where McNemar was run, and otherwise only a paired
+    bootstrap p, shown but never marking."""
+    if "test" in row:  # None where the two cells shared no item: no test ran
+        return row["test"] or MISSING, row.get("p_value"), row["test"] in EXACT_TESTS
+    if row.get("mcnemar_p") is not None:
+        return "exact McNemar", row["mcnemar_p"], True
+    return "paired bootstrap", row.get("p_value"), False
+
+
+def comparison_mark(row: dict[str, Any], higher_is_better: bool = True) -> str:
+    """"better", "worse" or "": significant (p < 0.05) by an exact test, and in which direction for the metric."""
+    _, p, marks = comparison_test(row)
+    diff = row.get("diff") if row.get("seed") != "all" else row.get("mean_diff")
+    if not marks or missing(p) or missing(diff) or p >= SIGNIFICANT or diff == 0:
+        return ""
+    return "better" if (diff > 0) == higher_is_better else "worse"
+
+
+def _comparison_n(row: dict[str, Any]) -> str:
+    """Items paired (and the discordant pairs an exact McNemar rests on), or the seeds of a test over seeds."""
+    n = row.get("n")
+    if missing(n):
+        return MISSING
+    if row.get("seed") == "all":
+        return f"{n} seeds"
+    a_only, b_only = row.get("a_only"), row.get("b_only")
+    return f"{n} ({a_only} + {b_only} discordant)" if not (missing(a_only) or missing(b_only)) else str(n)
+
+
 def _comparisons(results: dict[str, Any]) -> str:
     """Paired tests of every regime against the first one: green rows are significantly better, red ones worse."""
     from faithex.metrics import METRICS
@@ -59,26 +95,28 @@ def _comparisons(results: dict[str, Any]) -> str:
     for row in results.get("comparisons", []):
         # a metric this version no longer has (an older run): read as higher-is-better
         higher = METRICS.get(row["metric"]).higher_is_better if row["metric"] in METRICS else True
-        diff = row.get("diff") if row["seed"] != "all" else row.get("mean_diff")
-        p_value = row.get("mcnemar_p") if row.get("mcnemar_p") is not None else row.get("p_value")
-        significant = p_value is not None and diff is not None and not math.isnan(p_value) and p_value < SIGNIFICANT
-        better = significant and ((diff > 0) == higher) and diff != 0
-        classes.append("better" if better else "worse" if significant and diff != 0 else "")
-        values = (f"{row['a']:.3f} vs {row['b']:.3f}" if row["seed"] != "all" else "")
-        interval = (f"[{row['low']:+.3f}, {row['high']:+.3f}]" if row["seed"] != "all" and row.get("low") is not None
-                    else "")
-        mark = ("▲" if better else "▼") if significant and diff != 0 else ""
+        mark = comparison_mark(row, higher)
+        classes.append(mark)
+        test, p, _ = comparison_test(row)
+        if row["seed"] == "all":
+            values, difference = "", number(row.get("mean_diff"), signed=True)
+        else:
+            values = f"{number(row.get('a'))} vs {number(row.get('b'))}"
+            bounds = interval(row.get("low"), row.get("high"), digits=3, signed=True)
+            difference = " ".join(part for part in (number(row.get("diff"), signed=True), bounds) if part)
         rows.append([row["task"], str(row["seed"]), row["regime"], row["protocol"], row["metric"], values,
-                     _number(diff, "+.3f"), interval, _number(p_value, ".2g"), str(row.get("n", "")), mark])
+                     difference, _comparison_n(row), test, p_value(p), {"better": "▲", "worse": "▼"}.get(mark, "")])
     if not rows:
         return ""
     baseline = results["comparisons"][0]["baseline"]
     note = (f'<p class="note">Each regime against {text(baseline)} on the same test items: per seed, the '
-            "difference with a paired bootstrap 95% interval and the exact McNemar p (paired bootstrap p for "
-            "non-binary metrics); seed \"all\": paired t-test over seeds. ▲ significantly better (p &lt; 0.05), ▼ "
-            "significantly worse (lower is better for errors such as the mean absolute error).</p>")
-    headers = ["Task", "Seed", "Regime", "Protocol", "Metric", "Value vs baseline", "Difference", "95% CI", "p",
-               "n", ""]
+            "difference with its 95% interval, the items paired (n) and the exact paired test's p (exact McNemar "
+            "for per-item outcomes, a sign-flip permutation test for per-item scores); seed \"all\": paired t-test "
+            "over seeds (n: the seeds). ▲ significantly better (p &lt; 0.05 by an exact paired test), ▼ "
+            "significantly worse (lower is better for errors such as the mean absolute error). A paired-bootstrap "
+            "p (runs made before the exact tests) and the t-test over seeds mark nothing.</p>")
+    headers = ["Task", "Seed", "Regime", "Protocol", "Metric", "Value vs baseline", "Difference [95% CI]", "n",
+               "Test", "p", ""]
     return f"<h3>Paired tests against {text(baseline)}</h3>{note}{table(headers, rows, classes)}"
 
 
@@ -88,9 +126,9 @@ def _seeds(results: dict[str, Any]) -> str:
         for metric in SEED_METRICS:
             summary = group["metrics"].get(metric)
             if summary and summary.get("mean") is not None:
-                values = ", ".join(_number(v, ".3f") for v in summary.get("values", []))
+                values = ", ".join(number(v) for v in summary.get("values", []))
                 rows.append([group["task"], group["regime"], group["protocol"], metric,
-                             f"{summary['mean']:.3f} ± {summary['sd']:.3f}", str(summary["n"]), values])
+                             f"{number(summary['mean'])} ± {number(summary.get('sd'))}", str(summary["n"]), values])
     if not rows:
         return ""
     return "<h3>Mean ± sd over seeds</h3>" + table(["Task", "Regime", "Protocol", "Metric", "Mean ± sd", "Seeds",
@@ -105,15 +143,10 @@ def _timings(results: dict[str, Any]) -> str:
                 continue  # every protocol's cell repeats the training it was asked after
             trainings.add((cell["task"], cell["regime"], cell["seed"], adapter))
             rows.append([cell["task"], cell["regime"], str(cell["seed"]), f"training {adapter}",
-                         _number(training.get("seconds"), ".1f"), str(training.get("steps", "")),
-                         _number(training.get("tokens_per_second"), ".0f")])
+                         number(training.get("seconds"), 1), str(training.get("steps", "")),
+                         number(training.get("tokens_per_second"), 0)])
         rows.append([cell["task"], cell["regime"], str(cell["seed"]), f"evaluation {cell['protocol']}",
-                     _number(cell.get("eval_seconds"), ".1f"), "", ""])
+                     number(cell.get("eval_seconds"), 1), "", ""])
     return ("<details><summary>timings (seconds per training and evaluation)</summary>"
             + table(["Task", "Regime", "Seed", "Step", "Seconds", "Steps", "Tokens/s"], rows) + "</details>")
 
-
-def _number(value: Any, spec: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return format(value, spec)
