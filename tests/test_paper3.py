@@ -396,53 +396,6 @@ def test_records_built_with_other_settings_are_refused(tiny_model_dir, tmp_path)
         model_records(plan, Cell("reviews", "pf", "self_consistency_attribution_1word", 0), None, Messages())
 
 
-# -- the demo's verdict --------------------------------------------------------------------------------------------
-def test_demo_of_paper_3_reads_faithfulness_shift_and_accuracy_against_the_first_regime():
-    from faithex.cli.demo import DEMOS, paper3_summary
-
-    row = {"task": "tweet_sentiment", "seed": 0, "baseline": "self_consistency_classifier",
-           "regime": "pseudo_faithful_attribution", "protocol": "self_consistency_attribution_1word", "low": 0.1,
-           "high": 0.4, "p_value": 0.01}
-    results = {"comparisons": [
-        {**row, "metric": "answer_accuracy", "protocol": "score", "a": 0.8, "b": 0.85, "diff": -0.05, "low": -0.1,
-         "high": 0.0, "mcnemar_p": 0.2, "n": 60},
-        {**row, "metric": "self_consistency_shift", "a": 0.12, "b": 0.02, "diff": 0.1, "low": 0.05, "high": 0.15,
-         "mcnemar_p": None, "p_value": 0.001, "n": 50},
-        {**row, "metric": "self_consistency_faithfulness", "a": 0.4, "b": 0.15, "diff": 0.25, "mcnemar_p": 0.003,
-         "n": 40},
-        {**row, "metric": "self_consistency_label_change", "a": 0.3, "b": 0.2, "diff": 0.1, "mcnemar_p": 0.3,
-         "n": 40},
-        {**row, "metric": "self_consistency_faithfulness", "seed": "all", "a": 0.4, "b": 0.1, "diff": 0.3,
-         "mcnemar_p": None, "n": 2},
-        {**row, "metric": "macro_f1", "protocol": "score", "a": 0.7, "b": 0.6, "diff": 0.1, "mcnemar_p": None,
-         "n": 60},
-        {**row, "metric": "self_consistency_faithfulness", "regime": "random_words", "a": 0.2, "b": 0.25,
-         "diff": -0.05, "mcnemar_p": 1.0, "n": 30},
-        {**row, "metric": "self_consistency_faithfulness", "regime": "random_words",
-         "protocol": "self_consistency_counterfactual_1word", "a": float("nan"), "b": float("nan"),
-         "diff": float("nan"), "mcnemar_p": None, "n": 0},
-    ]}
-    assert paper3_summary(results).splitlines() == [
-        "pseudo_faithful_attribution on tweet_sentiment (self_consistency_attribution_1word) is more faithful than "
-        "self_consistency_classifier: faithfulness 0.400 vs 0.150 before (difference +0.250, 95% CI "
-        "[+0.100, +0.400], paired p = 0.003, n = 40)",
-        "pseudo_faithful_attribution on tweet_sentiment (self_consistency_attribution_1word) is above, not "
-        "significantly, self_consistency_classifier: label change 0.300 vs 0.200 before (difference +0.100, 95% CI "
-        "[+0.100, +0.400], paired p = 0.3, n = 40)",
-        "pseudo_faithful_attribution on tweet_sentiment (self_consistency_attribution_1word) moves its classifier "
-        "more than self_consistency_classifier: shift 0.120 vs 0.020 before (difference +0.100, 95% CI "
-        "[+0.050, +0.150], paired p = 0.001, n = 50)",
-        "pseudo_faithful_attribution on tweet_sentiment keeps the accuracy of self_consistency_classifier: accuracy "
-        "0.800 vs 0.850 before (difference -0.050, 95% CI [-0.100, +0.000], paired p = 0.2, n = 60)",
-        "random_words on tweet_sentiment (self_consistency_attribution_1word) is NOT more faithful than "
-        "self_consistency_classifier: faithfulness 0.200 vs 0.250 before (difference -0.050, 95% CI "
-        "[+0.100, +0.400], paired p = 1, n = 30)",
-        "random_words on tweet_sentiment (self_consistency_counterfactual_1word): no test example checked by both, "
-        "no faithfulness comparison",
-    ]
-    assert DEMOS["paper3"].verdict is paper3_summary
-
-
 def test_the_runner_compares_faithfulness_with_the_first_regime():
     from faithex.runner.summaries import COMPARED_METRICS
 

@@ -30,7 +30,7 @@ def run_and_report(spec, run_dir: Path) -> dict:
     from rich.console import Console
 
     from faithex.report import rich_tables, write_reports
-    from faithex.report.tables import constant_predictions
+    from faithex.report.tables import constant_predictions, verdict_table
     from faithex.runner import run_experiment
 
     results = run_experiment(spec, run_dir, RichReporter())
@@ -41,5 +41,8 @@ def run_and_report(spec, run_dir: Path) -> dict:
         wide.print(table)
     for line in constant_predictions(results):
         wide.print(f"warning: {line}")
+    verdicts = verdict_table(results)
+    if verdicts is not None:
+        wide.print(verdicts)
     console.print(f"run directory: {run_dir} ({results['seconds']} s); report: {page}", markup=False)
     return results

@@ -95,6 +95,9 @@ class Regime:
     needs_model: bool = False
     """Whether the training records are built with the starting model (`model_records`, paper 3's pseudo-faithful
     explanations); `records` then gives the part that needs no model, which `faithex validate` checks."""
+    answers_unknown: bool = False
+    """Whether the training targets hold "unknown" as an answer: Madsen's attribution and redaction checks pass only
+    on it, so for a trained regime without it they cannot pass by construction (`faithex.claims.guards`)."""
 
     @property
     def trains(self) -> bool:

@@ -27,6 +27,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
+from faithex.claims import ClaimSpec
 from faithex.errors import ConfigError, FaithexError
 from faithex.explanations import check_explanation_source
 from faithex.protocols import get_protocol
@@ -117,6 +118,9 @@ class Experiment(BaseModel):
     protocols: list[str] | None = None
     train: dict[str, Any] = Field(default_factory=dict)
     inference: InferenceSpec = Field(default_factory=InferenceSpec)
+    claims: list[ClaimSpec] = Field(default_factory=list, description="claims of the experiment's own, or the "
+                                    "papers' claims bound to its cells (docs/claims.md); the registered claims are "
+                                    "tested wherever the cells allow either way")
 
     @model_validator(mode="after")
     def _regimes_from_configurations(self) -> "Experiment":

@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from faithex.claims import Items, cell_items, judge, write_items
 from faithex.errors import ConfigError, RunDirectoryError
 from faithex.explanations import with_explanations
 from faithex.io import append_jsonl, atomic_write_text, read_complete_jsonl, read_jsonl, write_json, write_jsonl
@@ -248,15 +249,20 @@ def run_plan(plan: Plan, reporter: Reporter) -> dict[str, Any]:
     started = time.perf_counter()
     spent_before = earlier_eval_seconds(earlier)
     trained: dict[tuple[str, str, int], dict[str, Any]] = {}
+    items: list[dict[str, Any]] = []
     for cell in plan.cells:
         reporter.message(cell.label())
         key = plan.training_key(cell)
         if key not in trained:
             trained[key] = train_cell(plan, cell, reporter)
         spent = spent_before.get((cell.task, cell.regime, cell.protocol, cell.seed), 0.0)
-        results["cells"].append(evaluate_cell(plan, cell, trained[key], reporter, spent))
+        entry, values = evaluate_cell(plan, cell, trained[key], reporter, spent)
+        results["cells"].append(entry)
+        items.append(values)
+        write_items(plan.run_dir.items, items)
         write_json(plan.run_dir.results, results)
     add_summaries(results, plan)
+    judge(results, plan.experiment.model_dump(), Items(items), plan.run_dir.root.name)
     results["seconds"] = round(time.perf_counter() - started, 1)
     write_json(plan.run_dir.results, results)
     return results
@@ -480,8 +486,9 @@ def read_json(path: Path) -> dict[str, Any]:
 
 # -- evaluation -----------------------------------------------------------------------------------------------------
 def evaluate_cell(plan: Plan, cell: Cell, training: dict[str, Any], reporter: Reporter,
-                  earlier_seconds: float = 0.0) -> dict[str, Any]:
-    """The cell's results.json entry; `earlier_seconds`: what its samples already on disk cost (a rerun)."""
+                  earlier_seconds: float = 0.0) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The cell's results.json entry and its per-item values (items.json); `earlier_seconds`: what its samples
+    already on disk cost (a rerun)."""
     from faithex.metrics import confusion_matrix, evaluate_samples
 
     data = plan.tasks[cell.task]
@@ -495,7 +502,7 @@ def evaluate_cell(plan: Plan, cell: Cell, training: dict[str, Any], reporter: Re
     }
     if "answer_accuracy" in entry["metrics"]:
         entry["confusion_matrix"] = confusion_matrix(samples, data.task.labels)
-    return entry
+    return entry, cell_items(samples, data.task.labels, list(entry["metrics"]), entry)
 
 
 def cell_samples(plan: Plan, cell: Cell, reporter: Reporter,

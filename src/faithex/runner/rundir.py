@@ -6,7 +6,11 @@
     runs/<name>/adapters/_shared/<regime>/s<seed>/<adapter>/       the same, for a regime trained on several tasks
                                                                     (`train_on`), asked on every task
     runs/<name>/samples/<task>__<regime>__<protocol>__s<seed>.jsonl one line per test example, appended per batch
-    runs/<name>/results.json                                       one entry per cell, plus provenance
+    runs/<name>/results.json                                       one entry per cell, plus provenance, guards
+                                                                    and the verdicts on the papers' claims
+    runs/<name>/items.json                                         per-item values of every cell (what the
+                                                                    verdicts are computed from; small enough to
+                                                                    commit beside results.json)
 """
 
 from __future__ import annotations
@@ -56,6 +60,10 @@ class RunDir:
     @property
     def results(self) -> Path:
         return self.root / "results.json"
+
+    @property
+    def items(self) -> Path:
+        return self.root / "items.json"
 
     def data(self, task: str, split: str) -> Path:
         return self.root / "data" / f"{task}-{split}.jsonl"
