@@ -1,0 +1,432 @@
+"""Check the numbers docs/results.md and README.md cite from runs against the committed files they come from.
+
+A number from a run is followed by an HTML comment, its source marker, naming the file and the field(s) it was
+printed from; the marker pairs with the numbers between the previous marker (or the start of the line, or of the
+table cell) and itself, in order. The syntax is in docs/numbers.md; in short:
+
+    0.890 [0.83, 0.95]<!-- demo: cell(decision_tree/joint_reasoning) answer_accuracy .low .high -->
+
+Each paired number must equal its field within the printed rounding (0.890 matches 0.8896 and 0.8904, not 0.8906), a
+marker must pair exactly as many numbers as it names fields, and every decimal number, percentage, number in
+scientific notation and bracketed interval must be paired with a marker (a source or `<!-- skip: why -->`).
+
+    python scripts/check_docs_numbers.py docs/results.md README.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNS = Path("docs/runs")
+
+MARKER = re.compile(r"<!--(.*?)-->")
+# Masked before numbers are read (kept the same length, so positions stay): code spans, link targets, dates,
+# commit hashes. None of them is a measured number.
+NOT_PROSE = [
+    re.compile(r"`[^`]*`"),
+    re.compile(r"\]\([^)]*\)"),
+    re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),
+    re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{7,40}\b"),
+]
+NUMBER = re.compile(
+    r"(?P<sign>[-+±])?(?P<int>\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?P<frac>\.\d+)?(?:[eE](?P<exp>[-+]?\d+))?"
+    r"(?P<unit> ?%|x(?![A-Za-z]))?"
+)
+# "12 min 35 s" is one number of seconds.
+DURATION = re.compile(r"(?<![\w.])(\d+) min (\d+) s\b")
+INTERVAL = re.compile(r"\[\s*[-+]?\d[\d.,eE+-]*\s*,\s*[-+]?\d[\d.eE+-]*\s*\]")
+SKIP_TO_HEADING = "skip to heading:"
+SELECTOR = re.compile(r"^(?P<kind>[a-z]+)\((?P<args>[^()\s]*)\)(?:\.(?P<path>\S+))?$")
+FIELD_SCALE = re.compile(r"^(?P<path>.*?)(?:(?P<percent>%)|:(?P<minutes>min)|\*(?P<factor>\d+(?:\.\d+)?))?$")
+
+# selector kind -> (list in the file, the keys its positional arguments name, in order)
+SELECTORS = {
+    "cell": ("cells", ("task", "regime", "protocol", "seed")),
+    "summary": ("seed_summaries", ("task", "regime", "protocol")),
+    "cmp": ("comparisons", ("task", "regime", "metric", "seed")),
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Number:
+    """A number as printed: its value (sign included), how far rounding may have moved it, and how it reads."""
+
+    text: str
+    value: float
+    tolerance: float
+    decimals: int
+    exponent: int | None
+    relation: str  # "=" (rounded value), "<" / ">" (a bound on the field), "±" (a bound on its absolute value)
+    must_mark: bool
+
+    def matches(self, field: float) -> bool:
+        slack = 1e-9
+        if self.relation == "<":
+            return field <= self.value + slack
+        if self.relation == ">":
+            return field >= self.value - slack
+        if self.relation == "±":
+            return abs(field) <= self.value + self.tolerance + slack
+        return abs(self.value - field) <= self.tolerance + slack
+
+    def expected(self, field: float) -> str:
+        """The field printed the way this number is printed."""
+        if self.exponent is not None:
+            return f"{field:.{self.decimals}e}"
+        return f"{field:.{self.decimals}f}"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field a marker names: where it lies, the value found there, and the scale it is printed at."""
+
+    label: str
+    value: object
+    scale: float
+
+    @property
+    def is_number(self) -> bool:
+        return isinstance(self.value, (int, float)) and not isinstance(self.value, bool)
+
+
+class MarkerError(Exception):
+    """A marker that cannot be read or names something the file does not have."""
+
+
+# ---- reading numbers ------------------------------------------------------------------------------------------
+
+
+def mask(text: str, patterns=NOT_PROSE) -> str:
+    for pattern in patterns:
+        text = pattern.sub(lambda m: " " * len(m.group()), text)
+    return text
+
+
+def read_numbers(text: str, offset: int = 0, intervals: tuple[tuple[int, int], ...] = ()) -> list[tuple[int, Number]]:
+    """The numbers of a piece of masked prose, with their positions (offset added); words like fp32, 2-core,
+    top-10, SmolLM2-135M or a version 2.13.0 hold no number."""
+    numbers = []
+    for duration in DURATION.finditer(text):
+        seconds = int(duration.group(1)) * 60 + int(duration.group(2))
+        numbers.append((offset + duration.start(), Number(duration.group(), seconds, 0.5, 0, None, "=", False)))
+    text = DURATION.sub(lambda m: " " * len(m.group()), text)
+    for match in NUMBER.finditer(text):
+        number = _number(text, match, offset, intervals)
+        if number is not None:
+            numbers.append((offset + match.start(), number))
+    return sorted(numbers, key=lambda item: item[0])
+
+
+def _number(text: str, match: re.Match, offset: int, intervals) -> Number | None:
+    start, end = match.start(), match.end()
+    sign = match.group("sign") or ""
+    before = text[start - 1] if start > 0 else " "
+    if sign in ("-", "+") and before.isdigit():
+        sign, start = "", start + 1  # a range, 7-14: the second number is not negative
+        before = "-"
+    if before.isalnum() or before in "_./#@\\" or (before in "-+" and start >= 2 and text[start - 2].isalpha()):
+        return None  # part of a word or a name: fp32, x86_64, top-10, v1.2
+    after = text[end] if end < len(text) else " "
+    after2 = text[end + 1] if end + 1 < len(text) else " "
+    if after.isalnum() or after == "_" or (after == "." and after2.isdigit()) or (after == "-" and after2.isalpha()):
+        return None  # 2-core, 1-epoch, a version's 2.13.0
+    frac = match.group("frac") or ""
+    exponent = int(match.group("exp")) if match.group("exp") is not None else None
+    digits = match.group("int").replace(",", "") + frac
+    decimals = len(frac) - 1 if frac else 0
+    magnitude = float(digits) * (10.0 ** exponent if exponent is not None else 1.0)
+    value = -magnitude if sign == "-" else magnitude
+    tolerance = 0.5 * 10.0 ** (-decimals + (exponent or 0))
+    relation = "±" if sign == "±" else _relation(text, start)
+    unit = (match.group("unit") or "").strip()
+    inside_interval = any(low <= offset + start < high for low, high in intervals)
+    must_mark = bool(frac) or exponent is not None or unit == "%" or inside_interval
+    return Number(text[start:end].strip(), value, tolerance, decimals, exponent, relation, must_mark)
+
+
+def _relation(text: str, start: int) -> str:
+    """"p < 0.002" is a bound; "0.74 -> 0.02" is not."""
+    i = start - 1
+    if i >= 0 and text[i] == " ":
+        i -= 1
+    if i >= 0 and text[i] == "=":
+        i -= 1
+    if i >= 0 and text[i] == "<":
+        return "<"
+    if i >= 0 and text[i] == ">" and not (i > 0 and text[i - 1] == "-"):
+        return ">"
+    return "="
+
+
+# ---- resolving fields -----------------------------------------------------------------------------------------
+
+
+class Sources:
+    """The JSON files markers name, each read once; a bare name is docs/runs/<name>/results.json."""
+
+    def __init__(self, root: Path = ROOT):
+        self.root = Path(root)
+        self._loaded: dict[str, object] = {}
+
+    def get(self, name: str):
+        if name not in self._loaded:
+            self._loaded[name] = json.loads(self.path(name).read_text())
+        return self._loaded[name]
+
+    def path(self, name: str) -> Path:
+        for candidate in (self.root / RUNS / name / "results.json", self.root / RUNS / name, self.root / name):
+            if candidate.is_file():
+                return candidate
+        raise MarkerError(f"no file for source {name!r} "
+                          f"(tried docs/runs/{name}/results.json, docs/runs/{name}, {name})")
+
+
+def select(document, kind: str, args: str):
+    """The one object a selector names: cell(task/regime/protocol/seed), summary(task/regime/protocol),
+    cmp(task/regime/metric/seed), task(name). Positional arguments may stop early or be *; key=value matches any
+    key (protocol=..., baseline=...)."""
+    if kind == "task":
+        tasks = document.get("tasks", {})
+        if args not in tasks:
+            raise MarkerError(f"no task {args!r} (the file has {', '.join(sorted(tasks))})")
+        return tasks[args]
+    if kind not in SELECTORS:
+        raise MarkerError(f"unknown selector {kind}(...): use cell, summary, cmp or task")
+    listing, keys = SELECTORS[kind]
+    wanted = {}
+    positional = 0
+    for part in (args.split("/") if args else []):
+        if "=" in part:
+            key, value = part.split("=", 1)
+            wanted[key] = value
+        else:
+            if positional >= len(keys):
+                raise MarkerError(f"{kind}({args}) has more than {len(keys)} positional parts")
+            wanted[keys[positional]] = part
+            positional += 1
+    found = [item for item in document.get(listing, []) if _matches(item, wanted)]
+    if len(found) != 1:
+        what = "nothing" if not found else f"{len(found)} entries"
+        raise MarkerError(f"{kind}({args}) matches {what} in {listing}")
+    return found[0]
+
+
+def _matches(item: dict, wanted: dict) -> bool:
+    return all(value == "*" or str(item.get(key)) == value for key, value in wanted.items())
+
+
+def walk(base, path: str, label: str):
+    """The object at a dotted path: keys and list indices; a metric name may leave out `metrics.`."""
+    value = base
+    for i, part in enumerate(part for part in path.split(".") if part):
+        if isinstance(value, list) and re.fullmatch(r"-?\d+", part) and -len(value) <= int(part) < len(value):
+            value = value[int(part)]
+        elif isinstance(value, dict) and part in value:
+            value = value[part]
+        elif i == 0 and isinstance(value, dict) and part in value.get("metrics", {}):
+            value = value["metrics"][part]
+        else:
+            raise MarkerError(f"{label}: the file has no field {part!r} there")
+    return value
+
+
+def as_value(value, label: str):
+    """A metric ends on its value, a seed summary's metric on its mean; anything else must be a number or a word."""
+    if isinstance(value, dict) and "value" in value:
+        value = value["value"]
+    elif isinstance(value, dict) and "mean" in value:
+        value = value["mean"]
+    if isinstance(value, (dict, list)) or value is None:
+        raise MarkerError(f"{label}: not a number or a word ({type(value).__name__})")
+    return value
+
+
+@dataclass
+class Context:
+    """What markers on one line inherit: a source, and an object picked by a selector."""
+
+    source: str | None = None
+    base: object = None
+    label: str = ""
+
+
+def read_marker(body: str, sources: Sources, context: Context) -> tuple[list[Field] | None, Context | None]:
+    """The fields a marker names, or (None, the line's new context) for a marker that names only a source and
+    perhaps a selector. Refs are separated by `;`; a ref without a source or selector continues the previous ref's
+    object, or the line's context."""
+    refs = [ref.strip() for ref in body.split(";")]
+    fields: list[Field] = []
+    source, base, label = None, None, None
+    for ref in refs:
+        tokens = ref.split()
+        explicit = bool(tokens) and tokens[0].endswith(":")
+        if explicit:
+            source, tokens = tokens[0][:-1], tokens[1:]
+        own_source = source or context.source
+        if own_source is None:
+            raise MarkerError(f"no source in {ref!r} (start with a run name and a colon, e.g. 'demo:')")
+        document = sources.get(own_source)
+        selector = SELECTOR.match(tokens[0]) if tokens else None
+        if selector:
+            kind, args, path = selector.group("kind", "args", "path")
+            base, label = select(document, kind, args), f"{own_source}: {kind}({args})"
+            if path:
+                base, label = walk(base, path, label), f"{label}.{path}"
+            tokens = tokens[1:] or ([""] if path else [])
+        elif explicit:
+            base, label = document, f"{own_source}:"
+        elif base is None:
+            base = context.base if context.base is not None else document
+            label = context.label if context.base is not None else f"{own_source}:"
+        if not tokens:
+            if len(refs) == 1:
+                return None, Context(own_source, None if not selector else base, label)
+            raise MarkerError(f"{ref!r} names no field")
+        stem = ""
+        for token in tokens:
+            if token.startswith(".") and stem:
+                token = stem + token  # `answer_accuracy .low .high`: .low continues the last full path
+            else:
+                stem = FIELD_SCALE.match(token).group("path")
+            fields.append(_field(base, token, label))
+    return fields, None
+
+
+def _field(base, token: str, label: str) -> Field:
+    scaled = FIELD_SCALE.match(token)
+    path = scaled.group("path")
+    scale = 1.0
+    if scaled.group("percent"):
+        scale = 100.0
+    elif scaled.group("minutes"):
+        scale = 1 / 60
+    elif scaled.group("factor"):
+        scale = float(scaled.group("factor"))
+    name = label if not path else (f"{label} {path}" if label.endswith(":") else f"{label}.{path.lstrip('.')}")
+    name += token[len(path):]
+    return Field(name, as_value(walk(base, path, name), name), scale)
+
+
+# ---- checking a document --------------------------------------------------------------------------------------
+
+
+def check_text(text: str, path: str = "<text>", sources: Sources | None = None) -> list[Problem]:
+    """Every problem of one Markdown document: numbers that do not match their fields, markers that cannot be
+    read or pair the wrong count of numbers, and decimals or intervals that no marker covers."""
+    sources = sources or Sources()
+    problems: list[Problem] = []
+    in_fence = exempt = False
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.lstrip().startswith("```"):
+            in_fence = not in_fence
+            continue
+        if in_fence or line.startswith("    "):
+            continue
+        if line.startswith("#"):
+            exempt = False  # a `skip to heading` scope ends here
+        exempt = exempt or any(m.group(1).strip().startswith(SKIP_TO_HEADING) for m in MARKER.finditer(line))
+        problems += [Problem(path, number, message) for message in check_line(line, sources, exempt)]
+    return problems
+
+
+def check_line(line: str, sources: Sources, exempt: bool = False) -> list[str]:
+    """The problems of one line; `exempt`: decimals without a marker are allowed (a `skip to heading` scope)."""
+    markers = list(MARKER.finditer(line))
+    prose = mask(mask(line, [MARKER]))
+    intervals = tuple((m.start(), m.end()) for m in INTERVAL.finditer(prose))
+    is_table_row = line.lstrip().startswith("|")
+    boundaries = [m.start() for m in re.finditer(r"\|", prose)] if is_table_row else []
+    events = [(m.start(), "marker", m) for m in markers] + [(b, "cell", None) for b in boundaries]
+    events.sort(key=lambda event: event[0])
+    messages: list[str] = []
+    context = Context()
+    start = 0
+    for position, kind, marker in events + [(len(line), "end", None)]:
+        numbers = [number for _, number in read_numbers(prose[start:position], start, intervals)]
+        if kind == "marker":
+            found, context = pair(marker.group(1).strip(), numbers, line[start:position], sources, context)
+            messages += found
+            start = marker.end()
+        else:
+            if not exempt:
+                messages += [f"{n.text}: a decimal, percentage or interval with no source marker "
+                             "(add <!-- SOURCE: FIELD --> or <!-- skip: why -->)" for n in numbers if n.must_mark]
+            start = position + 1
+    return messages
+
+
+def pair(body: str, numbers: list[Number], segment: str, sources: Sources,
+         context: Context) -> tuple[list[str], Context]:
+    """Check the numbers a marker pairs with against the fields it names; also the line's context after it."""
+    if body.startswith(SKIP_TO_HEADING):
+        return [], context
+    if body == "skip" or body.startswith("skip:"):
+        return ([] if numbers else [f"<!-- {body} --> pairs no number"]), context
+    try:
+        fields, new_context = read_marker(body, sources, context)
+    except (MarkerError, OSError, json.JSONDecodeError) as error:
+        return [f"<!-- {body} -->: {error}"], context
+    if fields is None:
+        if numbers:
+            return [f"<!-- {body} --> names no field but follows {', '.join(n.text for n in numbers)}"], new_context
+        return [], new_context
+    return check_pairs(body, numbers, fields, segment), context
+
+
+def check_pairs(body: str, numbers: list[Number], fields: list[Field], segment: str) -> list[str]:
+    words = [field for field in fields if not field.is_number]
+    numeric = [field for field in fields if field.is_number]
+    messages = [f"{field.label} = {field.value!r} is not in the text before <!-- {body} -->"
+                for field in words if str(field.value).lower() not in segment.lower()]
+    if len(numeric) != len(numbers):
+        printed = ", ".join(n.text for n in numbers) or "none"
+        return messages + [f"<!-- {body} --> names {len(numeric)} numeric field(s) but pairs {len(numbers)} "
+                           f"number(s) ({printed})"]
+    for number, field in zip(numbers, numeric):
+        value = float(field.value) * field.scale
+        if math.isnan(value) or not number.matches(value):
+            bound = "" if number.relation == "=" else f" (a bound: {number.relation})"
+            messages.append(f"{number.text} does not match {field.label} = {field.value!r}{bound}: "
+                            f"expected {number.expected(value)}")
+    return messages
+
+
+def check_file(path: str | Path, sources: Sources | None = None) -> list[Problem]:
+    return check_text(Path(path).read_text(), str(path), sources)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("files", nargs="+", help="Markdown files, e.g. docs/results.md README.md")
+    parser.add_argument("--root", default=str(ROOT), help="the repository the sources are read from")
+    args = parser.parse_args(argv)
+    sources = Sources(Path(args.root))
+    problems = [problem for name in args.files for problem in check_file(name, sources)]
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print(f"{', '.join(args.files)}: every marked number matches its source")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
