@@ -261,3 +261,16 @@ def test_the_demo_closing_lines_are_the_verdicts_of_its_paper():
 def test_every_claim_in_the_docs_is_registered_and_the_reverse():
     documented = set(re.findall(r"^\| `([a-z0-9_.]+)` \|", (ROOT / "docs" / "claims.md").read_text(), re.M))
     assert documented == set(CLAIMS.names())
+
+
+# -- precision ------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("path", sorted((ROOT / "experiments").glob("*.yaml"))
+                         + sorted((ROOT / "src" / "faithex" / "configs").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_experiment_and_demo_pins_its_precision(path):
+    import yaml
+
+    config = yaml.safe_load(path.read_text())
+    pinned = {config.get("train", {}).get("precision"), config.get("inference", {}).get("precision")}
+    assert len(pinned) == 1 and pinned <= {"fp32", "bf16"}, f"{path.name}: precision {pinned}"
+    if path.parent.name == "configs":
+        assert pinned == {"fp32"}  # the demos: every machine kind prints the same table and verdicts

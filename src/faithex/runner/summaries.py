@@ -43,8 +43,8 @@ def comparisons(plan, cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for cell, entry in by_key.items():
         baseline = _baseline(plan, by_key, cell)
-        if baseline is None:
-            continue
+        if baseline is None or _precisions(entry) != _precisions(by_key[baseline]):
+            continue  # bf16 and fp32 train differently: cells of different precisions are never compared
         labels = plan.tasks[cell.task].task.labels
         samples = read_complete_jsonl(plan.run_dir.samples(cell))
         base = read_complete_jsonl(plan.run_dir.samples(baseline))
@@ -54,6 +54,12 @@ def comparisons(plan, cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 out.append({"task": cell.task, "seed": cell.seed, "regime": cell.regime, "protocol": cell.protocol,
                             "baseline": baseline.regime, "baseline_protocol": baseline.protocol, **test})
     return out + _across_seeds(out)
+
+
+def _precisions(entry: dict[str, Any]) -> set[str]:
+    """The precisions a cell's adapters trained in (empty for an untrained regime: its inference precision is the
+    run's, the same for every cell)."""
+    return {record.get("precision") for record in (entry.get("train") or {}).values()} - {None}
 
 
 def _baseline(plan, by_key: dict[Cell, Any], cell: Cell) -> Cell | None:
