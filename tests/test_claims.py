@@ -274,3 +274,43 @@ def test_every_experiment_and_demo_pins_its_precision(path):
     assert len(pinned) == 1 and pinned <= {"fp32", "bf16"}, f"{path.name}: precision {pinned}"
     if path.parent.name == "configs":
         assert pinned == {"fp32"}  # the demos: every machine kind prints the same table and verdicts
+
+
+# -- faithex report recomputes the verdicts of a run directory ------------------------------------------------------
+def test_faithex_report_recomputes_the_verdicts_of_a_committed_run(tmp_path):
+    import json
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from faithex.cli.main import app
+
+    run_dir = tmp_path / "demo-1comparison"
+    shutil.copytree(ROOT / "docs" / "runs" / "demo-1comparison", run_dir)
+    (run_dir / "results.json").write_text(json.dumps({**json.loads((run_dir / "results.json").read_text()),
+                                                      "verdicts": []}))
+    result = CliRunner().invoke(app, ["report", str(run_dir), "--no-html"])
+    assert result.exit_code == 0, result.output
+    written = json.loads((run_dir / "results.json").read_text())
+    claims = {v["claim"] for v in written["verdicts"]}
+    assert {"paper1.alignment", "paper1.answer_accuracy"} <= claims
+    assert all(v["source"] == "summary" for v in written["verdicts"])
+    assert "## Verdicts" in (run_dir / "report.md").read_text()
+    assert not (run_dir / "report.html").exists()
+
+
+def test_faithex_report_refuses_a_broken_per_item_file_in_one_line_and_keeps_results(tmp_path):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from faithex.cli.main import app
+
+    run_dir = tmp_path / "demo-1comparison"
+    shutil.copytree(ROOT / "docs" / "runs" / "demo-1comparison", run_dir)
+    before = (run_dir / "results.json").read_bytes()
+    (run_dir / "items.json").write_text('{"format": "something else", "cells": []}')
+    result = CliRunner().invoke(app, ["report", str(run_dir), "--no-html"])
+    assert result.exit_code == 2
+    assert "not a faithex per-item file" in result.output and "Traceback" not in result.output
+    assert (run_dir / "results.json").read_bytes() == before

@@ -17,12 +17,21 @@ NAME = "report"
 
 
 @handle_user_errors
-def command(run_dir: Path = typer.Argument(..., help="a run directory (with results.json)")) -> None:
+def command(
+    run_dir: Path = typer.Argument(..., help="a run directory (with results.json)"),
+    html: bool = typer.Option(True, help="also write report.html (--no-html: results.json and report.md only, e.g. "
+                                         "for a committed run whose samples were not kept)"),
+) -> None:
     from faithex.report import write_reports
+    from faithex.report.write import write_markdown_report
 
     results = judged_results(run_dir)
-    markdown, html = write_reports(run_dir, results)
-    console.print(f"wrote {markdown} and {html}; verdicts in {run_dir / 'results.json'}", markup=False)
+    if html:
+        markdown, page = write_reports(run_dir, results)
+        console.print(f"wrote {markdown} and {page}; verdicts in {run_dir / 'results.json'}", markup=False)
+    else:
+        markdown = write_markdown_report(Path(run_dir), results)
+        console.print(f"wrote {markdown}; verdicts in {run_dir / 'results.json'}", markup=False)
 
 
 def judged_results(run_dir: Path) -> dict:
