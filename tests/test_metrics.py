@@ -17,6 +17,7 @@ from faithex.metrics import (
     list_metrics,
     mcnemar_test,
     paired_bootstrap_test,
+    paired_permutation_test,
     per_example,
     register_metric,
 )
@@ -262,18 +263,20 @@ def test_paired_bootstrap_detects_real_difference():
     a, b = rng.binomial(1, 0.85, 300), rng.binomial(1, 0.6, 300)
     result = paired_bootstrap_test(a, b, n_resamples=2000, seed=0)
     assert result["diff"] == pytest.approx(a.mean() - b.mean())
-    assert result["p_value"] < 0.01
     assert 0 < result["low"] < result["diff"] < result["high"]
+    assert "p_value" not in result  # the p-value comes from the permutation test, never from the bootstrap
+    assert paired_permutation_test(a, b, n_resamples=2000, seed=0)["p_value"] < 0.01
 
 
 def test_paired_bootstrap_no_difference():
     rng = np.random.default_rng(5)
     a = rng.binomial(1, 0.7, 300)
     same = paired_bootstrap_test(a, a.copy(), n_resamples=500)
-    assert same["diff"] == 0.0 and same["p_value"] == 1.0
+    assert same["diff"] == 0.0
+    assert paired_permutation_test(a, a.copy(), n_resamples=500)["p_value"] == 1.0
     b = rng.binomial(1, 0.7, 300)
     null = paired_bootstrap_test(a, b, n_resamples=2000, seed=0)
-    assert null["p_value"] > 0.05
+    assert paired_permutation_test(a, b, n_resamples=2000, seed=0)["p_value"] > 0.05
     assert null["low"] < 0 < null["high"]
 
 

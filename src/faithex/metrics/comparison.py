@@ -11,7 +11,21 @@ import numpy as np
 from faithex.errors import FaithexError
 
 from .registry import Metric, Sample, applicable_rows, get_metric
-from .statistics import mcnemar_test, paired_bootstrap_statistic_test, paired_bootstrap_test, seed_summary
+from .statistics import (
+    mcnemar_exact,
+    newcombe_paired_interval,
+    paired_bootstrap_statistic_test,
+    paired_bootstrap_test,
+    paired_permutation_test,
+    paired_swap_permutation_test,
+    paired_table,
+    seed_summary,
+)
+
+#: What `compare` puts in "test": which test its p_value comes from.
+EXACT_MCNEMAR = "exact McNemar"
+SIGN_FLIP = "sign-flip permutation"
+ITEM_SWAP = "item-swap permutation"
 
 
 class MisalignedSamplesError(FaithexError, ValueError):
@@ -53,11 +67,19 @@ def compare(
     """Paired comparison of two cells (a - b) on the same test items, aligned by example id.
 
     Only examples the metric applies to on both sides count (n). Returns {"metric", "a", "b" (each cell's value on
-    those examples), "diff", "low", "high" (paired-bootstrap interval of the difference), "p_value" (paired
-    bootstrap, two-sided), "n", "mcnemar_p", "a_only", "b_only"}. The McNemar fields are filled where the metric is
-    0/1 per example (correctness): the exact test's p-value and the discordant counts (a right and b wrong, and the
-    reverse); None otherwise. An aggregate metric (macro-F1) is bootstrapped by drawing example ids jointly for both
-    cells and recomputing it on each side.
+    those examples), "diff", "low", "high" (interval of the difference), "p_value" (two-sided), "n", "test" (where
+    p_value comes from), "mcnemar_p", "a_only", "b_only", "both", "neither"}. The method depends on the metric:
+
+    - 0/1 per example (correctness, a failure): Newcombe's paired interval and the exact McNemar test ("test":
+      `EXACT_MCNEMAR`); "mcnemar_p" repeats p_value, and the paired table's counts are filled (a right and b wrong,
+      the reverse, both, neither);
+    - other per-example values: paired-bootstrap interval of the mean difference, sign-flip permutation p
+      (`SIGN_FLIP`);
+    - an aggregate metric (macro-F1): paired-bootstrap interval drawing example ids jointly for both cells and
+      recomputing it on each side, and a permutation p that swaps each item's rows between the cells (`ITEM_SWAP`).
+
+    The McNemar fields are None where the metric is not 0/1; without a pair, every number is NaN and "test" None.
+    Deterministic per seed; no p-value comes from the bootstrap.
     """
     chosen = get_metric(metric)
     aligned_a, aligned_b = align_by_id(samples_a, samples_b)
@@ -68,20 +90,33 @@ def compare(
     return {"metric": chosen.name, **result}
 
 
+_NO_TABLE = {"mcnemar_p": None, "a_only": None, "b_only": None, "both": None, "neither": None}
+
+
 def _compare_means(metric: Metric, samples_a, samples_b, labels, n_resamples, seed, confidence) -> dict[str, Any]:
     values_a, values_b = metric(samples_a, labels), metric(samples_b, labels)
     both = ~(np.isnan(values_a) | np.isnan(values_b))
     values_a, values_b = values_a[both], values_b[both]
-    test = paired_bootstrap_test(values_a, values_b, n_resamples=n_resamples, seed=seed, confidence=confidence)
-    binary = bool(np.isin(values_a, (0.0, 1.0)).all() and np.isin(values_b, (0.0, 1.0)).all())
-    mcnemar = {"mcnemar_p": None, "a_only": None, "b_only": None}
-    if binary and values_a.size:
-        mcnemar = {
-            "mcnemar_p": mcnemar_test(values_a, values_b),
-            "a_only": int(np.count_nonzero((values_a == 1) & (values_b == 0))),
-            "b_only": int(np.count_nonzero((values_a == 0) & (values_b == 1))),
-        }
-    return {"a": _mean_or_nan(values_a), "b": _mean_or_nan(values_b), **test, **mcnemar}
+    values = {"a": _mean_or_nan(values_a), "b": _mean_or_nan(values_b)}
+    if values_a.size == 0:
+        return {**values, "diff": np.nan, "low": np.nan, "high": np.nan, "p_value": np.nan, "n": 0, "test": None,
+                **_NO_TABLE}
+    if np.isin(values_a, (0.0, 1.0)).all() and np.isin(values_b, (0.0, 1.0)).all():
+        return {**values, **_compare_proportions(values_a, values_b, confidence)}
+    interval = paired_bootstrap_test(values_a, values_b, n_resamples=n_resamples, seed=seed, confidence=confidence)
+    test = paired_permutation_test(values_a, values_b, n_resamples=n_resamples, seed=seed)
+    return {**values, **interval, "p_value": test["p_value"], "n": test["n"], "test": SIGN_FLIP, **_NO_TABLE}
+
+
+def _compare_proportions(values_a: np.ndarray, values_b: np.ndarray, confidence: float) -> dict[str, Any]:
+    """Paired 0/1 outcomes: the difference of the two proportions, Newcombe's interval and exact McNemar."""
+    table = paired_table(values_a, values_b)
+    low, high = newcombe_paired_interval(table["both"], table["a_only"], table["b_only"], table["neither"],
+                                         confidence=confidence)
+    p_value = mcnemar_exact(table["a_only"], table["b_only"])
+    return {"diff": float((values_a - values_b).mean()), "low": low, "high": high, "p_value": p_value,
+            "n": int(values_a.size), "test": EXACT_MCNEMAR, "mcnemar_p": p_value, "a_only": table["a_only"],
+            "b_only": table["b_only"], "both": table["both"], "neither": table["neither"]}
 
 
 def _compare_aggregate(metric: Metric, samples_a, samples_b, labels, n_resamples, seed, confidence) -> dict[str, Any]:
@@ -96,10 +131,18 @@ def _compare_aggregate(metric: Metric, samples_a, samples_b, labels, n_resamples
     def on_b(rows: np.ndarray) -> np.ndarray:
         return metric.on_rows(stats_b, rows, labels)
 
-    test = paired_bootstrap_statistic_test(on_a, on_b, n, n_resamples=n_resamples, seed=seed, confidence=confidence)
+    stacked = np.concatenate([stats_a, stats_b])  # item i of a is row i, of b row n + i: what the swaps exchange
+
+    def on_stacked(rows: np.ndarray) -> np.ndarray:
+        return metric.on_rows(stacked, rows, labels)
+
+    interval = paired_bootstrap_statistic_test(on_a, on_b, n, n_resamples=n_resamples, seed=seed,
+                                               confidence=confidence)
+    test = paired_swap_permutation_test(on_stacked, n, n_resamples=n_resamples, seed=seed)
     everything = np.arange(n)[None, :]
     value_a, value_b = (float(on_a(everything)[0]), float(on_b(everything)[0])) if n else (np.nan, np.nan)
-    return {"a": value_a, "b": value_b, **test, "mcnemar_p": None, "a_only": None, "b_only": None}
+    return {"a": value_a, "b": value_b, **interval, "p_value": test["p_value"], "test": ITEM_SWAP if n else None,
+            **_NO_TABLE}
 
 
 def _mean_or_nan(values: np.ndarray) -> float:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .registry import Metric, Sample, applicable_rows, get_metric, list_metrics
-from .statistics import bootstrap_ci, bootstrap_statistic_ci
+from .statistics import bootstrap_ci, bootstrap_statistic_ci, wilson_interval
 
 
 def per_example(samples: Sequence[Sample], name: str, labels: Sequence[int] = (0, 1)) -> np.ndarray:
@@ -26,17 +26,28 @@ def applicable_metrics(samples: Sequence[Sample], labels: Sequence[int] = (0, 1)
 def summarise_metric(
     metric: Metric, samples: Sequence[Sample], labels: Sequence[int] = (0, 1), n_resamples: int = 1000, seed: int = 0
 ) -> dict[str, Any]:
-    """{value, low, high, n} of one metric: n counts the examples it applies to; NaN value and interval when n = 0."""
+    """{value, low, high, n} of one metric: n counts the examples it applies to; NaN value and interval when n = 0.
+
+    The interval: Wilson's for a proportion (a mean metric whose values are all 0 or 1), a percentile bootstrap for
+    other means and for aggregate metrics (macro-F1).
+    """
     if metric.is_aggregate:
         return _aggregate_summary(metric, samples, labels, n_resamples, seed)
     return _mean_summary(metric(samples, labels), n_resamples, seed)
 
 
 def _mean_summary(values: np.ndarray, n_resamples: int, seed: int) -> dict[str, Any]:
-    """Mean over the examples the metric applies to, with its bootstrap interval and that count."""
+    """Mean over the examples the metric applies to, with its interval and that count.
+
+    0/1 values make the mean a proportion: its Wilson interval does not collapse to [0, 0] or [1, 1] when every
+    example agrees, as a bootstrap does. Other values get the bootstrap.
+    """
     finite = values[~np.isnan(values)]
     value = float(finite.mean()) if finite.size else math.nan
-    low, high = bootstrap_ci(finite, n_resamples=n_resamples, seed=seed)
+    if finite.size and np.isin(finite, (0.0, 1.0)).all():
+        low, high = wilson_interval(int(np.count_nonzero(finite)), int(finite.size))
+    else:
+        low, high = bootstrap_ci(finite, n_resamples=n_resamples, seed=seed)
     return {"value": value, "low": low, "high": high, "n": int(finite.size)}
 
 
@@ -63,7 +74,8 @@ def evaluate_samples(
     seed: int = 0,
     per_class: bool = False,
 ) -> dict[str, dict[str, Any]]:
-    """Aggregate metrics over one cell's `samples` as {name: {value, low, high, n}}, with 95% bootstrap intervals.
+    """Aggregate metrics over one cell's `samples` as {name: {value, low, high, n}}, with 95% intervals (Wilson for
+    proportions, percentile bootstrap otherwise: see `summarise_metric`).
 
     `metric_names` None: every registered metric that applies to these samples (its `requires` fields exist in at
     least one sample), so a cell gets no all-NaN columns; with `per_class`, also "recall/<label>" for each label.

@@ -1,13 +1,26 @@
-"""Uncertainty and significance for metric values (numpy; exact tests use math.comb; scipy for the t-test only).
+"""Uncertainty and significance for metric values: exact where the data allow it, the bootstrap only where not.
 
-Test sets in these papers are small (200 examples), so a 3-point difference between two configurations may be noise:
-every aggregate gets a percentile-bootstrap interval, and two runs on the same examples are compared with a paired
-test (bootstrap for any metric, McNemar's exact test for 0/1 correctness). Across training seeds, a regime is
-summarised by mean and sample standard deviation, and two regimes trained on the same seeds by a paired t-test.
+Test sets in these papers are small (200 examples), so a 3-point difference between two configurations may be noise.
+Which method a number gets depends on what it is:
 
-Two bootstrap forms share one resampling scheme (rows of example indices drawn with replacement, deterministic per
-seed): means of per-example values (`bootstrap_ci`, `paired_bootstrap_test`) and any statistic of a resample
-(`bootstrap_statistic_ci`, `paired_bootstrap_statistic_test`: macro-F1 is not a mean of per-example values).
+- a proportion (a mean of 0/1 values: accuracy, a failure rate) gets a Wilson score interval (`wilson_interval`):
+  unlike a bootstrap it does not collapse to [0, 0] when no example succeeded;
+- a paired difference of two proportions on the same items gets Newcombe's paired interval
+  (`newcombe_paired_interval`) and the exact McNemar test (`mcnemar_exact`);
+- any other per-item value (graded agreement, shifts) gets a percentile-bootstrap interval (`bootstrap_ci`,
+  `paired_bootstrap_test`) and, paired, a sign-flip permutation test (`paired_permutation_test`);
+- a statistic that is not a mean of per-item values (macro-F1) gets a bootstrap interval that recomputes it on
+  resamples (`bootstrap_statistic_ci`, `paired_bootstrap_statistic_test`) and, paired, a permutation test that swaps
+  each item's two rows between the cells (`paired_swap_permutation_test`).
+
+No p-value comes from a bootstrap: a bootstrap re-centred on the null is an approximation that gives p = 1/(B+1)
+where an exact test on one or two items gives p = 1 or 0.5. A family of p-values is adjusted with Holm's step-down
+(`holm_adjust`), and `mde_paired_mean` / `mde_paired_proportions` say how large a difference a comparison could have
+detected. Across training seeds, a regime is summarised by mean and sample standard deviation, and two regimes trained
+on the same seeds by a paired t-test. Everything random is seeded, so results are deterministic.
+
+The bootstrap forms share one resampling scheme (rows of example indices drawn with replacement, deterministic per
+seed). scipy is imported inside the functions that need it: it is slow to import, and most callers only read results.
 """
 
 from __future__ import annotations
@@ -100,18 +113,22 @@ def bootstrap_statistic_ci(
 
 
 def _paired_result(diff: float, draws: np.ndarray, n: int, confidence: float) -> dict[str, float]:
-    """Interval and two-sided p-value of an observed difference from its bootstrap draws.
-
-    p: share of draws, re-centred on 0 to mimic the null, at least as far from 0 as the observed difference, with the
-    +1 correction so p is never exactly 0.
-    """
+    """The observed difference with the percentile interval of its bootstrap draws (no p-value: see the module)."""
     low, high = _percentiles(draws, confidence)
-    extreme = np.abs(draws - diff) >= abs(diff) - 1e-12
-    p_value = float((1 + np.count_nonzero(extreme)) / (1 + draws.size))
-    return {"diff": diff, "low": low, "high": high, "p_value": min(1.0, p_value), "n": int(n)}
+    return {"diff": diff, "low": low, "high": high, "n": int(n)}
 
 
-_NO_PAIRS = {"diff": math.nan, "low": math.nan, "high": math.nan, "p_value": math.nan, "n": 0}
+_NO_PAIRS = {"diff": math.nan, "low": math.nan, "high": math.nan, "n": 0}
+
+
+def _paired_differences(values_a: Sequence[float] | np.ndarray, values_b: Sequence[float] | np.ndarray,
+                        test: str) -> tuple[np.ndarray, np.ndarray]:
+    """Both sides as aligned float arrays without the pairs that have a NaN on either side."""
+    a, b = np.asarray(values_a, dtype=float).ravel(), np.asarray(values_b, dtype=float).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"{test} needs aligned values, got {a.size} and {b.size}")
+    keep = ~(np.isnan(a) | np.isnan(b))
+    return a[keep], b[keep]
 
 
 def paired_bootstrap_test(
@@ -121,16 +138,14 @@ def paired_bootstrap_test(
     seed: int = 0,
     confidence: float = 0.95,
 ) -> dict[str, float]:
-    """Paired bootstrap of mean(a - b) over aligned per-example values (pairs with a NaN on either side dropped).
+    """Paired bootstrap interval of mean(a - b) over aligned per-example values (pairs with a NaN on either side
+    dropped), for values that are not 0/1 (for proportions use `newcombe_paired_interval`).
 
-    Returns diff (observed mean difference), low/high (percentile interval of the difference), p_value (two-sided:
-    share of bootstrap differences, re-centred on 0 to mimic the null, at least as far from 0 as the observed one,
-    with the +1 correction so p is never exactly 0) and n (pairs used).
+    Returns diff (observed mean difference), low/high (percentile interval of the difference) and n (pairs used). It
+    gives no p-value on purpose: test the difference with `paired_permutation_test`.
     """
-    a, b = np.asarray(values_a, dtype=float).ravel(), np.asarray(values_b, dtype=float).ravel()
-    if a.shape != b.shape:
-        raise ValueError(f"paired test needs aligned values, got {a.size} and {b.size}")
-    d = (a - b)[~(np.isnan(a) | np.isnan(b))]
+    a, b = _paired_differences(values_a, values_b, "a paired bootstrap")
+    d = a - b
     if d.size == 0:
         return dict(_NO_PAIRS)
     return _paired_result(float(d.mean()), _bootstrap_means(d, n_resamples, seed), d.size, confidence)
@@ -144,9 +159,9 @@ def paired_bootstrap_statistic_test(
     seed: int = 0,
     confidence: float = 0.95,
 ) -> dict[str, float]:
-    """Paired bootstrap of statistic_a - statistic_b over n aligned examples: each resample draws example indices once
-    and evaluates both statistics on them (for aggregate metrics such as macro-F1). Same result keys as
-    `paired_bootstrap_test`.
+    """Paired bootstrap interval of statistic_a - statistic_b over n aligned examples: each resample draws example
+    indices once and evaluates both statistics on them (for aggregate metrics such as macro-F1). Same result keys as
+    `paired_bootstrap_test`, so no p-value either: test with `paired_swap_permutation_test`.
     """
     if n == 0:
         return dict(_NO_PAIRS)
@@ -157,24 +172,294 @@ def paired_bootstrap_statistic_test(
     return _paired_result(diff, draws, n, confidence)
 
 
-def mcnemar_test(correct_a: Sequence[Any] | np.ndarray, correct_b: Sequence[Any] | np.ndarray) -> float:
-    """Exact (binomial) McNemar p-value for two classifiers scored on the same examples.
+# -- proportions: Wilson, Newcombe, exact McNemar ---------------------------------------------------------------------
+def _check_confidence(confidence: float) -> None:
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
 
-    Only discordant pairs carry information: with n01 = #(a right, b wrong) and n10 = #(a wrong, b right),
-    under the null each discordant pair is a fair coin, so p = min(1, 2 * P(Binomial(n01 + n10, 1/2) <= min)).
+
+def _count(value: int, name: str) -> int:
+    """A count as a Python int (numpy integers welcome); a negative or fractional count is refused."""
+    if value != int(value) or value < 0:
+        raise ValueError(f"{name} must be a non-negative whole number, got {value}")
+    return int(value)
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of the proportion successes / n; (nan, nan) if n == 0.
+
+    Unlike a bootstrap of the 0/1 values it does not collapse at the ends: 0 of 4 gives [0, 0.49], where every
+    bootstrap resample of four zeros is zero and the percentile interval claims [0, 0].
+    """
+    _check_confidence(confidence)
+    successes, n = _count(successes, "successes"), _count(n, "n")
+    if successes > n:
+        raise ValueError(f"successes ({successes}) cannot exceed n ({n})")
+    if n == 0:
+        return (math.nan, math.nan)
+    from scipy import stats
+
+    interval = stats.binomtest(successes, n).proportion_ci(confidence_level=confidence, method="wilson")
+    return float(interval.low), float(interval.high)
+
+
+def newcombe_paired_interval(
+    both: int, a_only: int, b_only: int, neither: int, confidence: float = 0.95
+) -> tuple[float, float]:
+    """Newcombe's paired interval of p_a - p_b (Newcombe 1998, method 10); (nan, nan) if there is no pair.
+
+    The four counts are the paired 2x2 table: items where a and b both succeed, only a, only b, neither; so
+    p_a = (both + a_only) / n and p_b = (both + b_only) / n. The interval combines the Wilson intervals (l, u) of both
+    marginals ("square and add"), allowing for their correlation phi:
+
+        low  = d - sqrt((p_a - l_a)^2 - 2 phi (p_a - l_a)(u_b - p_b) + (u_b - p_b)^2)
+        high = d + sqrt((u_a - p_a)^2 - 2 phi (u_a - p_a)(p_b - l_b) + (p_b - l_b)^2)
+
+    phi is Newcombe's corrected phi coefficient of the table (see `_newcombe_phi`): a positive association
+    (both * neither - a_only * b_only) is reduced by n/2, to 0 if it is smaller; a negative one is kept; and phi is 0
+    when a marginal is 0 or 1 (a margin of the table is empty, the plain phi is 0/0). The correction keeps a table
+    without discordant pairs from getting a zero-width interval (raw phi would be 1 there). This is the version that
+    reproduces Fagerland, Lydersen & Laake's published example (Stat Med 2014; table 1, 1, 7, 12: -0.2857 with
+    [-0.5069, -0.0256]).
+    """
+    _check_confidence(confidence)
+    both, a_only = _count(both, "both"), _count(a_only, "a_only")
+    b_only, neither = _count(b_only, "b_only"), _count(neither, "neither")
+    n = both + a_only + b_only + neither
+    if n == 0:
+        return (math.nan, math.nan)
+    p_a, p_b = (both + a_only) / n, (both + b_only) / n
+    low_a, high_a = wilson_interval(both + a_only, n, confidence)
+    low_b, high_b = wilson_interval(both + b_only, n, confidence)
+    phi = _newcombe_phi(both, a_only, b_only, neither)
+    diff = p_a - p_b
+    below = _square_and_add(p_a - low_a, high_b - p_b, phi)
+    above = _square_and_add(high_a - p_a, p_b - low_b, phi)
+    return max(-1.0, diff - below), min(1.0, diff + above)  # within [-1, 1] already, up to rounding
+
+
+def _square_and_add(distance_a: float, distance_b: float, phi: float) -> float:
+    """sqrt(x^2 - 2 phi x y + y^2): the half-width of a difference from the half-widths of its two terms."""
+    return math.sqrt(max(0.0, distance_a**2 - 2.0 * phi * distance_a * distance_b + distance_b**2))
+
+
+def _newcombe_phi(both: int, a_only: int, b_only: int, neither: int) -> float:
+    """Newcombe's (1998) corrected phi coefficient of a paired 2x2 table, 0 when a margin is empty.
+
+    With A = both * neither - a_only * b_only and the product M of the four margins: (A - n/2) / sqrt(M) if
+    A > n/2, 0 if 0 <= A <= n/2, A / sqrt(M) if A < 0. An empty margin (a marginal proportion of 0 or 1) leaves the
+    correlation undefined; it is taken as 0, i.e. the two marginals are combined as if independent, which only widens
+    the interval relative to a positive correlation.
+    """
+    n = both + a_only + b_only + neither
+    margins = (both + a_only) * (b_only + neither) * (both + b_only) * (a_only + neither)
+    if margins == 0:
+        return 0.0
+    association = both * neither - a_only * b_only
+    if association > n / 2:
+        association -= n / 2
+    elif association >= 0:
+        association = 0
+    return association / math.sqrt(margins)
+
+
+def mcnemar_exact(a_only: int, b_only: int) -> float:
+    """Exact two-sided McNemar p-value from the discordant pairs; 1.0 when there is none.
+
+    Only discordant pairs carry information: under the null each is a fair coin between "a only" and "b only", so
+    p is the two-sided binomial test of a_only out of a_only + b_only at 1/2 (= min(1, 2 * the smaller tail)).
+    """
+    a_only, b_only = _count(a_only, "a_only"), _count(b_only, "b_only")
+    discordant = a_only + b_only
+    if discordant == 0:
+        return 1.0
+    from scipy import stats
+
+    return float(stats.binomtest(a_only, discordant, 0.5).pvalue)
+
+
+def paired_table(correct_a: Sequence[Any] | np.ndarray, correct_b: Sequence[Any] | np.ndarray) -> dict[str, int]:
+    """The paired 2x2 table of two 0/1 outcomes on the same items: {"both", "a_only", "b_only", "neither"}.
+
+    A non-zero value counts as a success; pairs with a NaN on either side (metric not applicable) are dropped.
+    """
+    a, b = _paired_differences(correct_a, correct_b, "a paired 2x2 table")
+    a, b = a != 0, b != 0
+    return {
+        "both": int(np.count_nonzero(a & b)),
+        "a_only": int(np.count_nonzero(a & ~b)),
+        "b_only": int(np.count_nonzero(~a & b)),
+        "neither": int(np.count_nonzero(~a & ~b)),
+    }
+
+
+def mcnemar_test(correct_a: Sequence[Any] | np.ndarray, correct_b: Sequence[Any] | np.ndarray) -> float:
+    """Exact McNemar p-value (`mcnemar_exact`) for two classifiers scored 0/1 on the same examples.
+
     Pairs with a NaN on either side (metric not applicable) are dropped.
     """
-    a, b = np.asarray(correct_a, dtype=float).ravel(), np.asarray(correct_b, dtype=float).ravel()
-    if a.shape != b.shape:
-        raise ValueError(f"McNemar's test needs aligned values, got {a.size} and {b.size}")
-    keep = ~(np.isnan(a) | np.isnan(b))
-    a, b = a[keep] != 0, b[keep] != 0
-    n01, n10 = int(np.count_nonzero(a & ~b)), int(np.count_nonzero(~a & b))
-    n = n01 + n10
+    table = paired_table(correct_a, correct_b)
+    return mcnemar_exact(table["a_only"], table["b_only"])
+
+
+# -- permutation tests: paired values that are not 0/1, and aggregate statistics -------------------------------------
+def paired_permutation_test(
+    values_a: Sequence[float] | np.ndarray,
+    values_b: Sequence[float] | np.ndarray,
+    n_resamples: int = 9999,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Two-sided paired sign-flip permutation test of mean(a - b) = 0 over aligned per-item values.
+
+    Under the null the two values of an item are exchangeable, so each difference is as likely to have the other
+    sign: p is the share of sign assignments whose mean difference is at least as far from 0 as the observed one
+    (scipy's `permutation_test`, permutation_type="samples", two-sided = twice the smaller one-sided tail, at most 1).
+    All 2^n assignments are enumerated when 2^n <= n_resamples (n <= 13 at the default), else `n_resamples` random
+    ones are drawn from `seed`. Pairs with a NaN on either side are dropped. Returns {"diff": mean(a - b), "p_value",
+    "n": pairs used}; p is NaN without pairs, and exactly 1.0 with one pair (its two signs are equally extreme).
+    """
+    a, b = _paired_differences(values_a, values_b, "a paired permutation test")
+    if a.size == 0:
+        return {"diff": math.nan, "p_value": math.nan, "n": 0}
+
+    def mean_difference(x: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray:
+        return np.mean(x - y, axis=axis)
+
+    p_value = _paired_permutation_p(a, b, mean_difference, n_resamples, seed, _MAX_DRAW)
+    return {"diff": float((a - b).mean()), "p_value": p_value, "n": int(a.size)}
+
+
+def paired_swap_permutation_test(statistic: Statistic, n: int, n_resamples: int = 9999, seed: int = 0
+                                 ) -> dict[str, float]:
+    """Two-sided paired permutation test of a statistic that is not a mean of per-item values (macro-F1).
+
+    `statistic(rows)` computes the metric on each row of `rows`, an (r, m) matrix of indices into a table that stacks
+    the two cells: item i of cell a is row i, of cell b row n + i. The observed difference is the statistic on
+    0..n-1 minus the statistic on n..2n-1; under the null the two cells' rows of an item are exchangeable, so each
+    resample swaps them item by item (permutation_type="samples" on the two index arrays) and recomputes the metric on
+    both sides. Exact enumeration when 2^n <= n_resamples, else `n_resamples` swaps drawn from `seed`. Returns
+    {"diff", "p_value", "n"}; p is NaN when n = 0 or the statistic is undefined, 1.0 when n = 1.
+    """
     if n == 0:
+        return {"diff": math.nan, "p_value": math.nan, "n": 0}
+    side_a, side_b = np.arange(n), np.arange(n, 2 * n)
+    diff = float(statistic(side_a[None, :])[0] - statistic(side_b[None, :])[0])
+    if math.isnan(diff):
+        return {"diff": diff, "p_value": math.nan, "n": int(n)}
+
+    def difference(x: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray:
+        rows_x, rows_y = np.moveaxis(x, axis, -1).astype(np.intp), np.moveaxis(y, axis, -1).astype(np.intp)
+        values = statistic(np.atleast_2d(rows_x)) - statistic(np.atleast_2d(rows_y))
+        return values[0] if rows_x.ndim == 1 else values
+
+    p_value = _paired_permutation_p(side_a, side_b, difference, n_resamples, seed, _MAX_DRAW_STATISTIC)
+    return {"diff": diff, "p_value": p_value, "n": int(n)}
+
+
+def _paired_permutation_p(x: np.ndarray, y: np.ndarray, statistic: Callable[..., np.ndarray], n_resamples: int,
+                          seed: int, max_entries: int) -> float:
+    """Two-sided p of scipy's paired ("samples") permutation test, seeded, in batches of at most `max_entries`."""
+    if n_resamples < 1:
+        raise ValueError(f"n_resamples must be at least 1, got {n_resamples}")
+    if x.size == 1:  # scipy needs two pairs; with one, swapping gives +d and -d, both as extreme: p = 1
         return 1.0
-    tail = sum(math.comb(n, k) for k in range(min(n01, n10) + 1))
-    return min(1.0, 2 * tail / 2**n)  # exact integer arithmetic until the final division
+    from scipy import stats
+
+    result = stats.permutation_test(
+        (x, y), statistic, permutation_type="samples", vectorized=True, n_resamples=n_resamples,
+        batch=max(1, max_entries // x.size), alternative="two-sided", rng=np.random.default_rng(seed),
+    )
+    return float(result.pvalue)
+
+
+# -- families of tests and power ------------------------------------------------------------------------------------
+def holm_adjust(p_values: Sequence[float | None]) -> list[float | None]:
+    """Holm's step-down adjustment of a family of p-values, in the input order.
+
+    With the m present p-values sorted, p_(1) <= ... <= p_(m), the i-th adjusted one is max over j <= i of
+    min(1, (m - j + 1) p_(j)): it controls the family-wise error rate without assuming independence. None and NaN
+    (a comparison that could not be made) are passed through untouched and do not count in m.
+    """
+    present = []
+    for index, p in enumerate(p_values):
+        if p is None or math.isnan(p):
+            continue
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"a p-value must be in [0, 1], got {p} at position {index}")
+        present.append((float(p), index))
+    adjusted: list[float | None] = list(p_values)
+    running_max = 0.0
+    for rank, (p, index) in enumerate(sorted(present)):
+        running_max = max(running_max, min(1.0, (len(present) - rank) * p))
+        adjusted[index] = running_max
+    return adjusted
+
+
+def _z_sum(alpha: float, power: float) -> tuple[float, float]:
+    """The normal quantiles z_(1 - alpha/2) and z_power of a two-sided test at level alpha with that power."""
+    if not 0.0 < alpha < 1.0 or not 0.0 < power < 1.0:
+        raise ValueError(f"alpha and power must be in (0, 1), got {alpha} and {power}")
+    from scipy import stats
+
+    return float(stats.norm.ppf(1.0 - alpha / 2.0)), float(stats.norm.ppf(power))
+
+
+def mde_paired_mean(sd_diff: float, n: int, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Minimum detectable effect of a paired mean difference: (z_(1-alpha/2) + z_power) * sd_diff / sqrt(n).
+
+    The smallest true mean difference that a two-sided test at level alpha detects with the given power, from the
+    standard deviation of the per-item differences (normal approximation). NaN when n = 0 or sd_diff is NaN.
+    """
+    z_alpha, z_power = _z_sum(alpha, power)
+    if n == 0 or sd_diff is None or math.isnan(sd_diff):
+        return math.nan
+    if sd_diff < 0 or n < 0:
+        raise ValueError(f"sd_diff and n must be non-negative, got {sd_diff} and {n}")
+    return (z_alpha + z_power) * sd_diff / math.sqrt(n)
+
+
+def least_significant_discordance(alpha: float = 0.05) -> int:
+    """The least number k of discordant pairs, all one way, that exact McNemar declares significant: 2 * 0.5**k < alpha
+    (6 at alpha = 0.05: 2/64 = 0.031, whereas five give 2/32 = 0.0625). Fewer discordant pairs can never be significant.
+    """
+    if not 0.0 < alpha < 1.0:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+    k = 1
+    while 2.0 * 0.5**k >= alpha:
+        k += 1
+    return k
+
+
+def mde_paired_proportions(n: int, discordant: int, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Minimum detectable difference p_a - p_b of two proportions on the same n items (exact McNemar, two-sided).
+
+    From Connor's (1987) sample size for McNemar's test, n = (z_(1-alpha/2) sqrt(psi) + z_power sqrt(psi - d^2))^2
+    / d^2 with psi the discordant rate, solved for d:
+
+        d = sqrt(psi) (sqrt(n) z_(1-alpha/2) + z_power sqrt(n - z_(1-alpha/2)^2 + z_power^2)) / (n + z_power^2)
+
+    Two floors keep it honest where the normal approximation is not:
+    - the discordant rate is taken as at least k/n, k = `least_significant_discordance(alpha)` (6 at 0.05). This is
+      the stated assumption when no discordant pair was observed (psi = 0 would claim that any difference is
+      detectable): an effect the test could ever detect needs at least k discordant pairs;
+    - the result is never below k/n, the smallest difference the exact test can declare significant at all (k
+      discordant pairs, all one way).
+    `math.inf` when no difference is detectable: fewer than k items, or a required difference above 1. NaN when n = 0.
+    """
+    z_alpha, z_power = _z_sum(alpha, power)
+    if n == 0:
+        return math.nan
+    n, discordant = _count(n, "n"), _count(discordant, "discordant")
+    if discordant > n:
+        raise ValueError(f"discordant ({discordant}) cannot exceed n ({n})")
+    least = least_significant_discordance(alpha)
+    if least > n:
+        return math.inf
+    rate = max(discordant, least) / n
+    spread = math.sqrt(max(0.0, n - z_alpha**2 + z_power**2))
+    effect = math.sqrt(rate) * (math.sqrt(n) * z_alpha + z_power * spread) / (n + z_power**2)
+    effect = max(effect, least / n)
+    return effect if effect <= 1.0 else math.inf
 
 
 def chance_level(gold: Sequence[Any], labels: Sequence[int] = (0, 1)) -> float:
