@@ -27,11 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNS = Path("docs/runs")
 
 MARKER = re.compile(r"<!--(.*?)-->")
-# Masked before numbers are read (kept the same length, so positions stay): code spans, link targets, dates,
-# commit hashes. None of them is a measured number.
+# Masked before numbers are read (kept the same length, so positions stay): code spans, link targets, short
+# quotations (a label "0"), the papers' numbers, dates, commit hashes. None of them is a measured number.
 NOT_PROSE = [
     re.compile(r"`[^`]*`"),
     re.compile(r"\]\([^)]*\)"),
+    re.compile(r'"[^"\n]{1,40}"'),
+    re.compile(r"\b[Pp]apers? \d(?: and \d)?\b"),
     re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),
     re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{7,40}\b"),
 ]
@@ -43,6 +45,7 @@ NUMBER = re.compile(
 DURATION = re.compile(r"(?<![\w.])(\d+) min (\d+) s\b")
 INTERVAL = re.compile(r"\[\s*[-+]?\d[\d.,eE+-]*\s*,\s*[-+]?\d[\d.eE+-]*\s*\]")
 SKIP_TO_HEADING = "skip to heading:"
+LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+\.)\s")
 SELECTOR = re.compile(r"^(?P<kind>[a-z]+)\((?P<args>[^()\s]*)\)(?:\.(?P<path>\S+))?$")
 FIELD_SCALE = re.compile(r"^(?P<path>.*?)(?:(?P<percent>%)|:(?P<minutes>min)|\*(?P<factor>\d+(?:\.\d+)?))?$")
 
@@ -331,80 +334,115 @@ def check_text(text: str, path: str = "<text>", sources: Sources | None = None) 
     """Every problem of one Markdown document: numbers that do not match their fields, markers that cannot be
     read or pair the wrong count of numbers, and decimals or intervals that no marker covers."""
     sources = sources or Sources()
+    lines = text.splitlines()
+    exempt = exempt_lines(lines)
     problems: list[Problem] = []
-    in_fence = exempt = False
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.lstrip().startswith("```"):
-            in_fence = not in_fence
-            continue
-        if in_fence or line.startswith("    "):
-            continue
-        if line.startswith("#"):
-            exempt = False  # a `skip to heading` scope ends here
-        exempt = exempt or any(m.group(1).strip().startswith(SKIP_TO_HEADING) for m in MARKER.finditer(line))
-        problems += [Problem(path, number, message) for message in check_line(line, sources, exempt)]
+    for first, block in blocks(lines):
+        problems += [Problem(path, first + offset, message)
+                     for offset, message in check_block(block, sources, exempt[first - 1:first - 1 + block.count("\n") + 1])]
     return problems
 
 
-def check_line(line: str, sources: Sources, exempt: bool = False) -> list[str]:
-    """The problems of one line; `exempt`: decimals without a marker are allowed (a `skip to heading` scope)."""
-    markers = list(MARKER.finditer(line))
-    prose = mask(mask(line, [MARKER]))
+def exempt_lines(lines: list[str]) -> list[bool]:
+    """Per line: inside a `skip to heading` scope (from the marker's line to the next heading)?"""
+    exempt, flags = False, []
+    for line in lines:
+        if line.startswith("#"):
+            exempt = False
+        exempt = exempt or any(m.group(1).strip().startswith(SKIP_TO_HEADING) for m in MARKER.finditer(line))
+        flags.append(exempt)
+    return flags
+
+
+def blocks(lines: list[str]):
+    """(first line number, text) of each paragraph, list item and table row: a marker's numbers may run over the
+    line breaks of a paragraph, never past its end. Code (fenced or indented) is left out."""
+    block: list[str] = []
+    first = 0
+    in_fence = False
+    for number, line in enumerate(lines, start=1):
+        fence = line.lstrip().startswith("```")
+        if fence:
+            in_fence = not in_fence
+        starts_new = (not line.strip() or fence or in_fence or line.startswith(("#", "    ")) or line.lstrip().startswith("|")
+                      or LIST_ITEM.match(line))
+        if starts_new and block:
+            yield first, "\n".join(block)
+            block = []
+        if fence or in_fence or not line.strip() or line.startswith("    "):
+            continue
+        if not block:
+            first = number
+        block.append(line)
+        if line.startswith("#") or line.lstrip().startswith("|"):
+            yield first, "\n".join(block)
+            block = []
+    if block:
+        yield first, "\n".join(block)
+
+
+def check_block(text: str, sources: Sources, exempt: list[bool]) -> list[tuple[int, str]]:
+    """The problems of one paragraph or table row, as (line offset, message)."""
+    markers = list(MARKER.finditer(text))
+    prose = mask(mask(text, [MARKER]))
     intervals = tuple((m.start(), m.end()) for m in INTERVAL.finditer(prose))
-    is_table_row = line.lstrip().startswith("|")
-    boundaries = [m.start() for m in re.finditer(r"\|", prose)] if is_table_row else []
-    events = [(m.start(), "marker", m) for m in markers] + [(b, "cell", None) for b in boundaries]
-    events.sort(key=lambda event: event[0])
-    messages: list[str] = []
+    boundaries = [m.start() for m in re.finditer(r"\|", prose)] if text.lstrip().startswith("|") else []
+    events = sorted([(m.start(), "marker", m) for m in markers] + [(b, "cell", None) for b in boundaries],
+                    key=lambda event: event[0])
+    line_of = lambda position: text.count("\n", 0, position)  # noqa: E731
+    messages: list[tuple[int, str]] = []
     context = Context()
     start = 0
-    for position, kind, marker in events + [(len(line), "end", None)]:
-        numbers = [number for _, number in read_numbers(prose[start:position], start, intervals)]
+    for position, kind, marker in events + [(len(text), "end", None)]:
+        numbers = read_numbers(prose[start:position], start, intervals)
         if kind == "marker":
-            found, context = pair(marker.group(1).strip(), numbers, line[start:position], sources, context)
-            messages += found
+            found, context = pair(marker.group(1).strip(), numbers, text[start:position], sources, context)
+            messages += [(line_of(at if at is not None else position), message) for at, message in found]
             start = marker.end()
         else:
-            if not exempt:
-                messages += [f"{n.text}: a decimal, percentage or interval with no source marker "
-                             "(add <!-- SOURCE: FIELD --> or <!-- skip: why -->)" for n in numbers if n.must_mark]
+            messages += [(line_of(at), f"{n.text}: a decimal, percentage or interval with no source marker "
+                                       "(add <!-- SOURCE: FIELD --> or <!-- skip: why -->)")
+                         for at, n in numbers if n.must_mark and not exempt[line_of(at)]]
             start = position + 1
     return messages
 
 
-def pair(body: str, numbers: list[Number], segment: str, sources: Sources,
-         context: Context) -> tuple[list[str], Context]:
-    """Check the numbers a marker pairs with against the fields it names; also the line's context after it."""
+def pair(body: str, numbers: list[tuple[int, Number]], segment: str, sources: Sources,
+         context: Context) -> tuple[list[tuple[int | None, str]], Context]:
+    """Check the numbers a marker pairs with against the fields it names; also the context after it. Messages
+    carry the position of the number they are about (None: the marker's)."""
     if body.startswith(SKIP_TO_HEADING):
         return [], context
     if body == "skip" or body.startswith("skip:"):
-        return ([] if numbers else [f"<!-- {body} --> pairs no number"]), context
+        return ([] if numbers else [(None, f"<!-- {body} --> pairs no number")]), context
     try:
         fields, new_context = read_marker(body, sources, context)
     except (MarkerError, OSError, json.JSONDecodeError) as error:
-        return [f"<!-- {body} -->: {error}"], context
+        return [(None, f"<!-- {body} -->: {error}")], context
     if fields is None:
         if numbers:
-            return [f"<!-- {body} --> names no field but follows {', '.join(n.text for n in numbers)}"], new_context
+            printed = ", ".join(n.text for _, n in numbers)
+            return [(None, f"<!-- {body} --> names no field but follows {printed}")], new_context
         return [], new_context
     return check_pairs(body, numbers, fields, segment), context
 
 
-def check_pairs(body: str, numbers: list[Number], fields: list[Field], segment: str) -> list[str]:
+def check_pairs(body: str, numbers: list[tuple[int, Number]], fields: list[Field],
+                segment: str) -> list[tuple[int | None, str]]:
     words = [field for field in fields if not field.is_number]
     numeric = [field for field in fields if field.is_number]
-    messages = [f"{field.label} = {field.value!r} is not in the text before <!-- {body} -->"
+    messages = [(None, f"{field.label} = {field.value!r} is not in the text before <!-- {body} -->")
                 for field in words if str(field.value).lower() not in segment.lower()]
     if len(numeric) != len(numbers):
-        printed = ", ".join(n.text for n in numbers) or "none"
-        return messages + [f"<!-- {body} --> names {len(numeric)} numeric field(s) but pairs {len(numbers)} "
-                           f"number(s) ({printed})"]
-    for number, field in zip(numbers, numeric):
+        printed = ", ".join(n.text for _, n in numbers) or "none"
+        return messages + [(None, f"<!-- {body} --> names {len(numeric)} numeric field(s) but pairs "
+                                  f"{len(numbers)} number(s) ({printed})")]
+    for (at, number), field in zip(numbers, numeric):
         value = float(field.value) * field.scale
         if math.isnan(value) or not number.matches(value):
             bound = "" if number.relation == "=" else f" (a bound: {number.relation})"
-            messages.append(f"{number.text} does not match {field.label} = {field.value!r}{bound}: "
-                            f"expected {number.expected(value)}")
+            messages.append((at, f"{number.text} does not match {field.label} = {field.value!r}{bound}: "
+                                 f"expected {number.expected(value)}"))
     return messages
 
 

@@ -145,9 +145,25 @@ def test_a_bound_checks_the_side_it_states(sources):
     assert len(problems("within ±0.05<!-- study: cmp(news/after/answer_accuracy/0).diff -->", sources)) == 1
 
 
+def test_a_marker_pairs_numbers_across_the_line_breaks_of_its_paragraph_not_past_it(sources):
+    marker = "<!-- study: cell(news/before) answer_accuracy; cell(news/after/score/0) answer_accuracy -->"
+    assert problems(f"from 0.365\nto 0.463{marker}", sources) == []
+    found = problems(f"from 0.365\n\nto 0.463{marker}", sources)
+    assert "docs/results.md:1: 0.365: a decimal" in found[0] and "pairs 1 number(s) (0.463)" in found[1]
+    found = problems(f"- from 0.365\n- to 0.463{marker}", sources)  # a list item starts afresh
+    assert len(found) == 2
+    found = problems(f"from 0.365\nto 0.500{marker}", sources)  # reported at the line the number is on
+    assert found[0].startswith("docs/results.md:2: 0.500 does not match")
+
+
+def test_the_papers_numbers_and_quoted_labels_are_no_run_numbers(sources):
+    assert problems('paper 1\'s claim: it answers "0" for 0.365<!-- study: cell(news/before) answer_accuracy -->',
+                    sources) == []
+
+
 def test_a_line_context_names_the_run_and_object_once(sources):
-    row = ("| news<!-- study: cell(news/before) --> | 0.365 [0.26, 0.46]<!-- answer_accuracy answer_accuracy.low "
-           "answer_accuracy.high --> | 0.308<!-- label_change --> |")
+    row = ("| news<!-- study: cell(news/before) --> | 0.365 [0.26, 0.46]<!-- answer_accuracy .low .high --> "
+           "| 0.308<!-- label_change --> |")
     assert problems(row, sources) == []
     assert len(problems(row.replace("0.308", "0.318"), sources)) == 1
     assert "names no field but follows 2" in problems("| 2 news<!-- study: cell(news/before) --> |", sources)[0]
