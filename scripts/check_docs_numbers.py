@@ -28,12 +28,15 @@ RUNS = Path("docs/runs")
 
 MARKER = re.compile(r"<!--(.*?)-->")
 # Masked before numbers are read (kept the same length, so positions stay): code spans, link targets, short
-# quotations (a label "0"), the papers' numbers, dates, commit hashes. None of them is a measured number.
+# quotations (a label "0"), the papers' numbers, "95% CI", seed numbers, dates, commit hashes. None of them is a
+# measured number.
 NOT_PROSE = [
     re.compile(r"`[^`]*`"),
     re.compile(r"\]\([^)]*\)"),
     re.compile(r'"[^"\n]{1,40}"'),
     re.compile(r"\b[Pp]apers? \d(?: and \d)?\b"),
+    re.compile(r"\b95 ?%(?= (?:bootstrap )?CIs?\b)"),
+    re.compile(r"\bseeds? \d+(?:(?:, | and )\d+)*\b"),
     re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),
     re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{7,40}\b"),
 ]
@@ -42,7 +45,7 @@ NUMBER = re.compile(
     r"(?P<unit> ?%|x(?![A-Za-z]))?"
 )
 # "12 min 35 s" is one number of seconds.
-DURATION = re.compile(r"(?<![\w.])(\d+) min (\d+) s\b")
+DURATION = re.compile(r"(?<![\w.])(\d+) min\s+(\d+) s\b")
 INTERVAL = re.compile(r"\[\s*[-+]?\d[\d.,eE+-]*\s*,\s*[-+]?\d[\d.eE+-]*\s*\]")
 SKIP_TO_HEADING = "skip to heading:"
 LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+\.)\s")
@@ -103,6 +106,7 @@ class Field:
     label: str
     value: object
     scale: float
+    also: tuple[Field, ...] = ()  # fields joined by & that the same number must match too
 
     @property
     def is_number(self) -> bool:
@@ -271,45 +275,62 @@ class Context:
 
 
 def read_marker(body: str, sources: Sources, context: Context) -> tuple[list[Field] | None, Context | None]:
-    """The fields a marker names, or (None, the line's new context) for a marker that names only a source and
-    perhaps a selector. Refs are separated by `;`; a ref without a source or selector continues the previous ref's
-    object, or the line's context."""
-    refs = [ref.strip() for ref in body.split(";")]
+    """The fields a marker names, or (None, the new context) for a marker that names only a source and perhaps a
+    selector. Refs are separated by `;` and pair the numbers in order; refs joined by `&` pair the same numbers
+    (0.205 for both regimes). A ref without a source or selector continues the previous ref's object, or the
+    context's."""
     fields: list[Field] = []
-    source, base, label = None, None, None
+    state = {"source": None, "base": None, "label": None}
+    refs = [ref.strip() for ref in body.split(";")]
     for ref in refs:
-        tokens = ref.split()
-        explicit = bool(tokens) and tokens[0].endswith(":")
-        if explicit:
-            source, tokens = tokens[0][:-1], tokens[1:]
-        own_source = source or context.source
-        if own_source is None:
-            raise MarkerError(f"no source in {ref!r} (start with a run name and a colon, e.g. 'demo:')")
-        document = sources.get(own_source)
-        selector = SELECTOR.match(tokens[0]) if tokens else None
-        if selector:
-            kind, args, path = selector.group("kind", "args", "path")
-            base, label = select(document, kind, args), f"{own_source}: {kind}({args})"
-            if path:
-                base, label = walk(base, path, label), f"{label}.{path}"
-            tokens = tokens[1:] or ([""] if path else [])
-        elif explicit:
-            base, label = document, f"{own_source}:"
-        elif base is None:
-            base = context.base if context.base is not None else document
-            label = context.label if context.base is not None else f"{own_source}:"
-        if not tokens:
-            if len(refs) == 1:
-                return None, Context(own_source, None if not selector else base, label)
+        group = [_read_ref(part.strip(), sources, context, state) for part in ref.split("&")]
+        if group[0] is None:
+            if len(refs) == 1 and len(group) == 1:
+                return None, Context(state["source"], state["selector_base"], state["label"])
             raise MarkerError(f"{ref!r} names no field")
-        stem = ""
-        for token in tokens:
-            if token.startswith(".") and stem:
-                token = stem + token  # `answer_accuracy .low .high`: .low continues the last full path
-            else:
-                stem = FIELD_SCALE.match(token).group("path")
-            fields.append(_field(base, token, label))
+        if any(alternative is None or len(alternative) != len(group[0]) for alternative in group[1:]):
+            raise MarkerError(f"the refs joined by & in {ref!r} name different counts of fields")
+        for i, field in enumerate(group[0]):
+            fields.append(Field(field.label, field.value, field.scale, tuple(other[i] for other in group[1:])))
     return fields, None
+
+
+def _read_ref(ref: str, sources: Sources, context: Context, state: dict) -> list[Field] | None:
+    """The fields of one ref (None if it names none); `state` carries the source and object to the next ref."""
+    tokens = ref.split()
+    explicit = bool(tokens) and tokens[0].endswith(":")
+    if explicit:
+        state["source"], tokens = tokens[0][:-1], tokens[1:]
+    own_source = state["source"] or context.source
+    if own_source is None:
+        raise MarkerError(f"no source in {ref!r} (start with a run name and a colon, e.g. 'demo:')")
+    state["source"] = own_source
+    document = sources.get(own_source)
+    selector = SELECTOR.match(tokens[0]) if tokens else None
+    state["selector_base"] = None
+    if selector:
+        kind, args, path = selector.group("kind", "args", "path")
+        state["base"], state["label"] = select(document, kind, args), f"{own_source}: {kind}({args})"
+        if path:
+            state["base"] = walk(state["base"], path, state["label"])
+            state["label"] += f".{path}"
+        state["selector_base"] = state["base"]
+        tokens = tokens[1:] or ([""] if path else [])
+    elif explicit:
+        state["base"], state["label"] = document, f"{own_source}:"
+    elif state["base"] is None:
+        state["base"] = context.base if context.base is not None else document
+        state["label"] = context.label if context.base is not None else f"{own_source}:"
+    if not tokens:
+        return None
+    fields, stem = [], ""
+    for token in tokens:
+        if token.startswith(".") and stem:
+            token = stem + token  # `answer_accuracy .low .high`: .low continues the last full path
+        else:
+            stem = FIELD_SCALE.match(token).group("path")
+        fields.append(_field(state["base"], token, state["label"]))
+    return fields
 
 
 def _field(base, token: str, label: str) -> Field:
@@ -437,12 +458,16 @@ def check_pairs(body: str, numbers: list[tuple[int, Number]], fields: list[Field
         printed = ", ".join(n.text for _, n in numbers) or "none"
         return messages + [(None, f"<!-- {body} --> names {len(numeric)} numeric field(s) but pairs "
                                   f"{len(numbers)} number(s) ({printed})")]
-    for (at, number), field in zip(numbers, numeric):
-        value = float(field.value) * field.scale
-        if math.isnan(value) or not number.matches(value):
-            bound = "" if number.relation == "=" else f" (a bound: {number.relation})"
-            messages.append((at, f"{number.text} does not match {field.label} = {field.value!r}{bound}: "
-                                 f"expected {number.expected(value)}"))
+    for (at, number), first in zip(numbers, numeric):
+        for field in (first, *first.also):
+            if not field.is_number:
+                messages.append((at, f"{field.label} = {field.value!r} is not a number"))
+                continue
+            value = float(field.value) * field.scale
+            if math.isnan(value) or not number.matches(value):
+                bound = "" if number.relation == "=" else f" (a bound: {number.relation})"
+                messages.append((at, f"{number.text} does not match {field.label} = {field.value!r}{bound}: "
+                                     f"expected {number.expected(value)}"))
     return messages
 
 
