@@ -314,3 +314,35 @@ def test_faithex_report_refuses_a_broken_per_item_file_in_one_line_and_keeps_res
     assert result.exit_code == 2
     assert "not a faithex per-item file" in result.output and "Traceback" not in result.output
     assert (run_dir / "results.json").read_bytes() == before
+
+
+def test_a_run_keeps_per_item_values_and_its_verdicts_recompute_from_the_committed_files(tmp_path, tiny_model_dir):
+    import json
+
+    from typer.testing import CliRunner
+
+    from faithex.cli.main import app
+
+    experiment = tmp_path / "tiny.yaml"
+    experiment.write_text(f"name: tiny\nmodel: {tiny_model_dir}\n"
+                          "tasks: [{name: decision_tree, params: {comparisons: 1}, n_train: 4, n_test: 6}]\n"
+                          "configurations: [joint, joint_reasoning]\ntrain: {max_steps: 1, batch_size: 4, "
+                          "precision: fp32}\ninference: {precision: fp32}\n")
+    result = CliRunner().invoke(app, ["run", str(experiment), "--out", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    run_dir = tmp_path / "runs" / "tiny"
+    items = json.loads((run_dir / "items.json").read_text())
+    assert {(c["regime"], c["protocol"]) for c in items["cells"]} == {("joint", "direct"),
+                                                                       ("joint_reasoning", "two_step")}
+    assert all(len(c["ids"]) == 6 == len(c["metrics"]["answer_accuracy"]) for c in items["cells"])
+    written = json.loads((run_dir / "results.json").read_text())
+    assert {"paper1.alignment", "paper1.answer_accuracy"} <= {v["claim"] for v in written["verdicts"]}
+    assert all(v["source"] == "per-item" for v in written["verdicts"])
+    assert "paper1" in result.output  # the verdict table closes the run
+
+    # samples gone (as in a committed run): the verdicts come out the same from results.json + items.json
+    for sample_file in (run_dir / "samples").iterdir():
+        sample_file.unlink()
+    result = CliRunner().invoke(app, ["report", str(run_dir), "--no-html"])
+    assert result.exit_code == 0, result.output
+    assert json.loads((run_dir / "results.json").read_text())["verdicts"] == written["verdicts"]
