@@ -110,7 +110,8 @@ class Field:
 
     @property
     def is_number(self) -> bool:
-        return isinstance(self.value, (int, float)) and not isinstance(self.value, bool)
+        """A number, or a list of numbers (a slice), each of which the printed number must match."""
+        return _is_number(self.value) or isinstance(self.value, list)
 
 
 class MarkerError(Exception):
@@ -245,6 +246,9 @@ def walk(base, path: str, label: str):
     for i, part in enumerate(part for part in path.split(".") if part):
         if isinstance(value, list) and re.fullmatch(r"-?\d+", part) and -len(value) <= int(part) < len(value):
             value = value[int(part)]
+        elif isinstance(value, list) and re.fullmatch(r"\d*:\d*", part):
+            low, high = part.split(":")  # a slice: every item must match ("within ±0.07", "all 0")
+            value = value[int(low) if low else None:int(high) if high else None]
         elif isinstance(value, dict) and part in value:
             value = value[part]
         elif i == 0 and isinstance(value, dict) and part in value.get("metrics", {}):
@@ -260,9 +264,15 @@ def as_value(value, label: str):
         value = value["value"]
     elif isinstance(value, dict) and "mean" in value:
         value = value["mean"]
+    if isinstance(value, list) and value and all(_is_number(item) for item in value):
+        return value
     if isinstance(value, (dict, list)) or value is None:
         raise MarkerError(f"{label}: not a number or a word ({type(value).__name__})")
     return value
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 @dataclass
@@ -311,11 +321,13 @@ def _read_ref(ref: str, sources: Sources, context: Context, state: dict) -> list
     if selector:
         kind, args, path = selector.group("kind", "args", "path")
         state["base"], state["label"] = select(document, kind, args), f"{own_source}: {kind}({args})"
-        if path:
+        state["selector_base"] = state["base"]
+        tokens = tokens[1:]
+        if path and tokens:  # cell(...).answer_accuracy value low high: the fields lie under the path
             state["base"] = walk(state["base"], path, state["label"])
             state["label"] += f".{path}"
-        state["selector_base"] = state["base"]
-        tokens = tokens[1:] or ([""] if path else [])
+        elif path:  # cell(...).answer_accuracy is cell(...) answer_accuracy
+            tokens = [path]
     elif explicit:
         state["base"], state["label"] = document, f"{own_source}:"
     elif state["base"] is None:
@@ -359,8 +371,9 @@ def check_text(text: str, path: str = "<text>", sources: Sources | None = None) 
     exempt = exempt_lines(lines)
     problems: list[Problem] = []
     for first, block in blocks(lines):
+        block_exempt = exempt[first - 1:first + block.count("\n")]
         problems += [Problem(path, first + offset, message)
-                     for offset, message in check_block(block, sources, exempt[first - 1:first - 1 + block.count("\n") + 1])]
+                     for offset, message in check_block(block, sources, block_exempt)]
     return problems
 
 
@@ -385,8 +398,8 @@ def blocks(lines: list[str]):
         fence = line.lstrip().startswith("```")
         if fence:
             in_fence = not in_fence
-        starts_new = (not line.strip() or fence or in_fence or line.startswith(("#", "    ")) or line.lstrip().startswith("|")
-                      or LIST_ITEM.match(line))
+        starts_new = (not line.strip() or fence or in_fence or line.startswith(("#", "    "))
+                      or line.lstrip().startswith("|") or LIST_ITEM.match(line))
         if starts_new and block:
             yield first, "\n".join(block)
             block = []
@@ -462,6 +475,12 @@ def check_pairs(body: str, numbers: list[tuple[int, Number]], fields: list[Field
         for field in (first, *first.also):
             if not field.is_number:
                 messages.append((at, f"{field.label} = {field.value!r} is not a number"))
+                continue
+            if isinstance(field.value, list):
+                values = [float(item) * field.scale for item in field.value]
+                if not all(number.matches(value) for value in values):
+                    messages.append((at, f"{number.text} does not match every item of {field.label} = "
+                                         f"{field.value!r}"))
                 continue
             value = float(field.value) * field.scale
             if math.isnan(value) or not number.matches(value):

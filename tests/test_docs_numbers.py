@@ -130,6 +130,20 @@ def test_several_refs_in_one_marker_pair_in_order(sources):
     assert len(problems(f"0.463 -> 0.365{marker}", sources)) == 2
 
 
+def test_refs_joined_by_and_pair_the_same_number(sources):
+    marker = "<!-- study: cell(news/after/score/0) answer_accuracy & cell(news/before) answer_accuracy -->"
+    both = "<!-- study: cell(news/after/score/0) answer_accuracy & summary(news/after).answer_accuracy.values.0 -->"
+    assert problems(f"0.46{both}", sources) == []
+    found = problems(f"0.46{marker}", sources)
+    assert len(found) == 1 and "before).answer_accuracy = 0.365: expected 0.36" in found[0]
+
+
+def test_a_slice_must_match_in_every_item(sources):
+    assert problems("all within ±0.5<!-- study: summary(news/after).answer_accuracy.values.0:2 -->", sources) == []
+    found = problems("all within ±0.48<!-- study: summary(news/after).answer_accuracy.values.0:2 -->", sources)
+    assert len(found) == 1 and "does not match every item" in found[0]
+
+
 def test_a_percentage_or_a_duration_declares_its_scale(sources):
     assert problems("31 % [18, 44]<!-- study: cell(news/before).label_change value% low% high% -->", sources) == []
     assert problems("57 min<!-- study: seconds:min -->", sources) == []
