@@ -251,6 +251,8 @@ def walk(base, path: str, label: str):
             value = value[int(low) if low else None:int(high) if high else None]
         elif isinstance(value, dict) and part in value:
             value = value[part]
+        elif isinstance(value, dict) and part.replace("_", " ") in value:
+            value = value[part.replace("_", " ")]  # a key with spaces: dropped.not_faithful
         elif i == 0 and isinstance(value, dict) and part in value.get("metrics", {}):
             value = value["metrics"][part]
         else:
