@@ -154,9 +154,9 @@ def test_no_table_writes_minus_zero():
     assert "-0.0" not in written and "0.000 (0.000) [0.00, 0.00] n=50" in written and "[0.00, 0.00]" in written
 
 
-def test_a_classifier_giving_every_test_example_one_label_is_flagged_in_every_report(tmp_path):
+def test_a_results_json_without_guards_still_flags_its_constant_classifiers_in_every_report(tmp_path):
     from faithex.report.html import render
-    from faithex.report.tables import constant_predictions
+    from faithex.report.tables import constant_predictions, untrained_cells
     from faithex.report.write import write_markdown_report
 
     def cell(regime, matrix):
@@ -168,13 +168,95 @@ def test_a_classifier_giving_every_test_example_one_label_is_flagged_in_every_re
                "cells": [cell("before", [[0, 0, 10], [0, 0, 4], [0, 0, 26]]),  # answers positive, always
                          cell("after", [[3, 0, 7], [0, 1, 3], [0, 0, 26]]),
                          cell("tiny", [[0, 2, 0], [0, 1, 0], [0, 0, 0]])]}  # too few to tell
-    assert constant_predictions(results) == [
+    assert untrained_cells(results) == constant_predictions(results) == [
         "before on drugs (score, seed 0) answers 'positive' for all 40 test examples: a constant classifier"]
     results["cells"].append(cell("neutral", [[0, 5, 0], [0, 4, 0], [0, 1, 0]]))
     assert write_markdown_report(tmp_path, results).read_text().count("a constant classifier") == 2
     page, _ = render(results)
     assert "answers &#39;&lt;b&gt;neutral&lt;/b&gt;&#39; for all 10" in page  # label names from data: text
-    assert "Constant classifiers" in page
+    assert "Constant classifiers" in page  # the old check, under its own name
+    # once judged, the guards decide, not the confusion matrix: a run whose guards find nothing lists nothing
+    assert untrained_cells({**results, "guards": {}}) == []
+
+
+# -- guards: n/a where a figure means nothing ----------------------------------------------------------------------
+def untrained(reason="answers label 0 for 100% of its 50 parsed answers"):
+    """A results.json guard entry (faithex.claims) that calls its cell untrained."""
+    return {"untrained": True, "reason": reason, "n": 50, "majority_share": 1.0, "balanced_accuracy": 0.5,
+            "low": 0.5, "high": 0.5, "chance": 0.5}
+
+
+def test_an_untrained_cell_keeps_its_accuracy_marked_and_its_alignment_is_not_applicable(results, tmp_path):
+    from rich.console import Console
+
+    from faithex.report import Results
+    from faithex.report.write import write_markdown_report
+
+    results["guards"] = {"decision_tree/joint/direct/s0": untrained(),
+                         "decision_tree/joint_reasoning/two_step/s0": {**untrained(), "untrained": False,
+                                                                       "reason": None}}
+    table = markdown_table(results)
+    joint, with_reasoning = [line for line in table.splitlines() if line.startswith("| decision_tree")]
+    assert joint == ("| decision_tree | joint | 0.900† (0.020) [0.80, 0.96] n=50 | 0.700† (0.000) [0.70, 0.70] n=50 "
+                     "| n/a (untrained) | - | 0.520 |")
+    assert "| 1.000 (0.020) [1.00, 1.00] n=50 |" in with_reasoning and "†" not in with_reasoning
+    assert "n/a (untrained): a faithfulness or alignment figure of an untrained cell means nothing" in table
+    report = write_markdown_report(tmp_path, results).read_text()
+    assert "- † untrained: decision_tree/joint/s0 (direct): answers label 0 for 100% of its 50 parsed answers" in report
+    console = Console(width=200, record=True)
+    Results(results).show(console)
+    shown = console.export_text()
+    assert "0.900† (0.020)" in shown and "n/a (untrained)" in shown
+    assert "† untrained: decision_tree/joint/s0 (direct): answers label 0" in shown
+
+
+def test_madsens_attribution_check_of_a_regime_that_never_learned_unknown_is_not_applicable_by_construction():
+    from faithex.report.tables import tables
+
+    check = {"self_consistency_faithfulness": metric(0.0, n=20), "self_explanation_failure": metric(0.1),
+             "self_consistency_faithfulness_parsed": metric(0.0, n=24), "self_consistency_label_change": metric(0.3),
+             "self_consistency_accuracy": metric(0.9), "self_consistency_classification_failure": metric(0.0)}
+    trained = {"self_explainer": {"steps": 100, "hyperparameters": {"epochs": 2.0}}}
+
+    def cell(regime, protocol, train):
+        return {"task": "tweets", "regime": regime, "protocol": protocol, "seed": 0, "metrics": check, "train": train}
+
+    cells = [cell("self_consistency_classifier", "self_consistency_attribution_1word", trained),
+             cell("self_consistency_classifier", "self_consistency_redaction", trained),
+             cell("self_consistency_classifier", "self_consistency_counterfactual", trained),
+             cell("zero_shot", "self_consistency_attribution", {}),  # never fine-tuned: it may say "unknown"
+             cell("classifier", "self_consistency_attribution", trained)]  # an experiment's own id: never learned it
+    (_, _, rows), (_, _, accuracy_rows) = tables({"experiment": "x", "tasks": {"tweets": {"chance_level": 0.5}},
+                                                  "cells": cells, "guards": {}})
+    faithful = {(row[1], row[2]): row[3:] for row in rows}
+    na = ["n/a (by construction)", "n/a (by construction)", "0.300 [0.30, 0.30] n=50"]  # the label change can pass
+    assert faithful[("self_consistency_classifier", "self_consistency_attribution_1word")] == na
+    assert faithful[("self_consistency_classifier", "self_consistency_redaction")] == na
+    assert faithful[("classifier", "self_consistency_attribution")] == na
+    assert faithful[("self_consistency_classifier", "self_consistency_counterfactual")][:2] == [
+        "0.000 (0.100, n=50) [0.00, 0.00] n=20", "0.000 [0.00, 0.00] n=24"]  # a 0 it could have passed: a result
+    assert faithful[("zero_shot", "self_consistency_attribution")][0].startswith("0.000")
+    assert all(row[3] == "0.900 (0.000) [0.90, 0.90] n=50" for row in accuracy_rows)  # accuracy: no mark
+
+
+def test_paper3_figures_draw_no_bar_and_no_colour_for_a_figure_that_is_not_applicable():
+    from faithex.report.plots import faithfulness_figure, generalisation_figure
+
+    def cell(regime, value):
+        return {"task": "news", "regime": regime, "protocol": "self_consistency_counterfactual", "seed": 0,
+                "metrics": {"self_consistency_faithfulness": metric(value, value - 0.1, value + 0.1)}}
+
+    results = {"experiment": "p3", "tasks": {"news": {"chance_level": 0.25}},
+               "cells": [cell("self_consistency_classifier", 0.6), cell("pseudo_faithful", 0.3)],
+               "guards": {"news/self_consistency_classifier/self_consistency_counterfactual/s0": untrained()}}
+    ax = faithfulness_figure(results).axes[0]
+    assert [round(bar.get_height(), 3) for bar in ax.patches] == [0.0, 0.3]  # the untrained classifier: no bar
+    assert [t.get_text() for t in ax.texts] == ["n/a"]
+    grid = generalisation_figure(results).axes[0]
+    assert [t.get_text() for t in grid.texts] == ["n/a", "0.30"]
+    values = grid.images[0].get_array()
+    assert values.mask[0][0] and values[1][0] == pytest.approx(0.3)  # no colour where n/a
+    assert any(patch.get_hatch() for patch in grid.patches)
 
 
 # -- verdicts ------------------------------------------------------------------------------------------------------

@@ -274,3 +274,45 @@ def test_faithex_report_writes_both_reports_and_refuses_a_folder_without_results
     result = CliRunner().invoke(app, ["report", str(empty)])
     assert result.exit_code == 2
     assert "no results.json" in result.output and "Traceback" not in result.output
+
+
+# -- guards --------------------------------------------------------------------------------------------------------
+def test_untrained_cells_and_their_reasons_are_listed_as_text_and_their_figures_are_not_applicable():
+    results = paper2_results()
+    checks = [{**check_cell("tweets", regime, "self_consistency_counterfactual", 0.4), "seed": seed}
+              for regime in ("label_only", "label_explanation") for seed in (0, 1)]
+    results["cells"] += checks
+    reason = '<script>alert("reason")</script> & "quotes"'
+    results["guards"] = {"tweets/label_only/score/s0": {"untrained": True, "reason": reason},
+                         "tweets/label_only/self_consistency_counterfactual/s1": {"untrained": True, "reason": "x"},
+                         "tweets/label_explanation/score/s0": {"untrained": False, "reason": None}}
+    faithful = {"task": "tweets", "protocol": "self_consistency_counterfactual", "baseline": "label_only",
+                "baseline_protocol": "self_consistency_counterfactual", "metric": "self_consistency_faithfulness",
+                "regime": "label_explanation"}
+    results["comparisons"] += [
+        {**faithful, "seed": 1, "a": 0.4, "b": 0.4, "diff": 0.0, "low": -0.1, "high": 0.1, "test": "exact McNemar",
+         "p_value": 0.001, "n": 40},  # its baseline is untrained in seed 1: nothing to read, no mark
+        {**faithful, "seed": 0, "a": 0.4, "b": 0.2, "diff": 0.2, "low": 0.1, "high": 0.3, "test": "exact McNemar",
+         "p_value": 0.001, "n": 40}]
+    summary = {"mean": 0.4, "sd": 0.0, "n": 2, "values": [0.4, 0.4]}
+    results["seed_summaries"] = [{"task": "tweets", "regime": "label_only", "protocol": faithful["protocol"],
+                                  "metrics": {"self_consistency_faithfulness": summary}}]
+    page, _ = render(results)
+    elements = parsed(page)
+    assert [kind for kind, _ in elements.scripts] == ["javascript"]  # the reason came through as text only
+    assert ("† untrained: tweets/label_only/s0 (score): &lt;script&gt;alert(&#34;reason&#34;)&lt;/script&gt; "
+            "&amp; &#34;quotes&#34;") in page
+    assert "<td>0.700† (0.000) [0.60, 0.80] n=40</td>" in page and "<td>0.800 (0.000) [0.70, 0.90] n=40</td>" in page
+    rows = re.findall(r'<tr( class="\w+")?><td>tweets</td><td>(\d)</td><td>label_explanation</td>'
+                      r'<td>self_consistency_counterfactual</td><td>self_consistency_faithfulness</td>'
+                      r'((?:<td>[^<]*</td>)*)</tr>', page)
+    cells = {seed: (css, re.findall(r"<td>([^<]*)</td>", rest)) for css, seed, rest in rows}
+    assert cells["1"] == ("", ["n/a (untrained)", "-", "40", "exact McNemar", "-", ""])
+    assert cells["0"] == (' class="better"', ["0.400 vs 0.200", "+0.200 [+0.100, +0.300]", "40", "exact McNemar",
+                                              "0.001", "▲"])
+    assert ("<td>self_consistency_faithfulness</td><td>n/a (untrained)</td><td>2</td>"
+            "<td>s0 0.400, s1 n/a (untrained)</td>") in page
+    # paper 3's figures: the first seed of each regime, none untrained here: no n/a drawn, none explained
+    assert "n/a: not applicable" not in page
+    results["guards"]["tweets/label_only/self_consistency_counterfactual/s0"] = {"untrained": True, "reason": "y"}
+    assert "n/a: not applicable, no figure drawn" in render(results)[0]

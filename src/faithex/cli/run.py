@@ -30,7 +30,7 @@ def run_and_report(spec, run_dir: Path) -> dict:
     from rich.console import Console
 
     from faithex.report import rich_tables, write_reports
-    from faithex.report.tables import constant_predictions, verdict_table
+    from faithex.report.tables import untrained_cells, verdict_table
     from faithex.runner import run_experiment
 
     results = run_experiment(spec, run_dir, RichReporter())
@@ -39,7 +39,7 @@ def run_and_report(spec, run_dir: Path) -> dict:
     wide = Console(stderr=True, width=200, markup=False, highlight=False)
     for table in rich_tables(results):
         wide.print(table)
-    for line in constant_predictions(results):
+    for line in untrained_cells(results):
         wide.print(f"warning: {line}")
     verdicts = verdict_table(results)
     if verdicts is not None:

@@ -1,6 +1,8 @@
 """Paper 1's results as a figure: per task, answer accuracy, explanation accuracy and alignment of each
 configuration, with 95% bootstrap intervals and the chance level, so the claim (alignment near 1 *and* accuracy
-above chance) can be read at a glance."""
+above chance) can be read at a glance. Where a figure is not applicable (an untrained cell's alignment or
+faithfulness, a check its regime cannot pass: `faithex.report.applicable`), paper 1's and paper 3's figures draw
+no bar and no colour but write `n/a`."""
 
 from __future__ import annotations
 
@@ -10,7 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from faithex.analysis.plots import plain
+from faithex.report.applicable import not_applicable
 from faithex.report.numbers import number
+
+#: Written where a figure is not applicable (an untrained cell's faithfulness or alignment, a check its regime cannot
+#: pass): no bar, no colour, so nothing reads as a measured 0.
+NOT_APPLICABLE = "n/a"
 
 #: (legend label, metric) drawn as one bar each per configuration
 PAPER1_BARS = [("answer acc.", "answer_accuracy"), ("explanation acc.", "explanation_accuracy"),
@@ -23,6 +30,25 @@ def _value(metrics: dict[str, Any], name: str) -> tuple[float, float, float]:
     if value is None or math.isnan(value):
         return 0.0, 0.0, 0.0
     return value, value - m.get("low", value), m.get("high", value) - value
+
+
+def _shown(results: dict[str, Any], cell: dict[str, Any] | None, name: str) -> tuple[float, float, float] | None:
+    """`_value` of the cell's metric (zeros without the cell); None where the figure is not applicable."""
+    if cell is None:
+        return 0.0, 0.0, 0.0
+    if name in cell["metrics"] and not_applicable(results, cell, name):
+        return None
+    return _value(cell["metrics"], name)
+
+
+def _bars(ax, positions: list[float], values: list[tuple[float, float, float] | None], width: float, **style):
+    """Bars with their 95% intervals; `n/a` written, small and grey, where a value is None (no bar)."""
+    drawn = [v or (0.0, 0.0, 0.0) for v in values]
+    ax.bar(positions, [v for v, _, _ in drawn], width, yerr=[[lo for _, lo, _ in drawn], [hi for _, _, hi in drawn]],
+           capsize=2, **style)
+    for x, value in zip(positions, values):
+        if value is None:
+            ax.text(x, 0.0, NOT_APPLICABLE, rotation=90, ha="center", va="bottom", fontsize=7, color="dimgray")
 
 
 def paper1_cells(results: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
@@ -48,9 +74,8 @@ def paper1_figure(results: dict[str, Any], path: str | Path | None = None):
     for ax, (task_name, cells) in zip(axes[0], tasks.items()):
         configs = list(cells)
         for k, (label, metric) in enumerate(PAPER1_BARS):
-            values = [_value(cells[c]["metrics"], metric) for c in configs]
-            ax.bar([i + (k - 1) * width for i in range(len(configs))], [v for v, _, _ in values], width,
-                   yerr=[[lo for _, lo, _ in values], [hi for _, _, hi in values]], capsize=2, label=label)
+            values = [_shown(results, cells[c], metric) for c in configs]
+            _bars(ax, [i + (k - 1) * width for i in range(len(configs))], values, width, label=label)
         ax.axhline(results["tasks"][task_name]["chance_level"], color="black", linestyle="--", linewidth=1, label="chance")
         ax.set_xticks(range(len(configs)), configs, rotation=20, ha="right", fontsize=8)
         ax.set_title(task_name, fontsize=10)
@@ -176,6 +201,12 @@ def faithfulness_cells(results: dict[str, Any]) -> dict[str, dict[str, dict[str,
     return out
 
 
+def faithfulness_not_applicable(results: dict[str, Any], metric: str = FAITHFULNESS) -> bool:
+    """Whether paper 3's figures of `metric` write `n/a` somewhere (their caption then says what it means)."""
+    return any(_shown(results, cell, metric) is None for protocols in faithfulness_cells(results).values()
+               for cells in protocols.values() for cell in cells.values())
+
+
 def short_protocol(protocol: str) -> str:
     """`self_consistency_redaction_1word` -> `redaction 1word`."""
     return protocol.removeprefix("self_consistency_").replace("_", " ")
@@ -193,11 +224,9 @@ def faithfulness_figure(results: dict[str, Any], metric: str = FAITHFULNESS, pat
     for ax, (task_name, protocols) in zip(axes[:, 0], tasks.items()):
         names = list(protocols)
         for k, regime in enumerate(regimes):
-            values = [_value(protocols[p][regime]["metrics"], metric) if regime in protocols[p] else (0.0, 0.0, 0.0)
-                      for p in names]
-            ax.bar([i + (k - (len(regimes) - 1) / 2) * width for i in range(len(names))], [v for v, _, _ in values],
-                   width, yerr=[[lo for _, lo, _ in values], [hi for _, _, hi in values]], capsize=2,
-                   label=plain(regime))
+            values = [_shown(results, protocols[p].get(regime), metric) for p in names]
+            _bars(ax, [i + (k - (len(regimes) - 1) / 2) * width for i in range(len(names))], values, width,
+                  label=plain(regime))
         ax.set_xticks(range(len(names)), [short_protocol(p) for p in names], fontsize=8)
         ax.set_title(plain(task_name), fontsize=10)
         ax.set_ylabel(metric.removeprefix("self_consistency_"), fontsize=9)
@@ -210,13 +239,18 @@ def faithfulness_figure(results: dict[str, Any], metric: str = FAITHFULNESS, pat
 
 def generalisation_figure(results: dict[str, Any], metric: str = FAITHFULNESS, path: str | Path | None = None):
     """The grid: rows are regimes, columns task x protocol, each square `metric` (its value written in it), so
-    transfer across styles and tasks reads off one picture."""
+    transfer across styles and tasks reads off one picture; a square whose figure is not applicable is hatched and
+    says `n/a`."""
     from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
 
     tasks = faithfulness_cells(results)
     columns = [(t, p) for t, protocols in tasks.items() for p in protocols]
     regimes = list(dict.fromkeys(r for protocols in tasks.values() for cells in protocols.values() for r in cells))
-    grid = [[_grid_value(tasks[t][p].get(r), metric) for t, p in columns] for r in regimes]
+    unreadable = {(i, j) for i, r in enumerate(regimes) for j, (t, p) in enumerate(columns)
+                  if _shown(results, tasks[t][p].get(r), metric) is None}
+    grid = [[None if (i, j) in unreadable else _grid_value(tasks[t][p].get(r), metric)
+             for j, (t, p) in enumerate(columns)] for i, r in enumerate(regimes)]
     fig = Figure(figsize=(max(4.5, 2.5 + 0.9 * len(columns)), max(2.8, 1.6 + 0.45 * len(regimes))))
     ax = fig.subplots()
     # shares sit on one scale [0, 1]; the shift may be negative and is small: its own range shows it better
@@ -225,8 +259,11 @@ def generalisation_figure(results: dict[str, Any], metric: str = FAITHFULNESS, p
                       vmin=0 if share else None, vmax=1 if share else None, aspect="auto")
     for i, row in enumerate(grid):
         for j, value in enumerate(row):
-            ax.text(j, i, number(value, 2), ha="center", va="center", fontsize=7,
-                    color="white" if value is not None and image.norm(value) < 0.5 else "black")
+            if (i, j) in unreadable:
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, hatch="///", edgecolor="lightgray",
+                                       linewidth=0))
+            ax.text(j, i, NOT_APPLICABLE if (i, j) in unreadable else number(value, 2), ha="center", va="center",
+                    fontsize=7, color="white" if value is not None and image.norm(value) < 0.5 else "black")
     ax.set_xticks(range(len(columns)), [plain(f"{t}\n{short_protocol(p)}") for t, p in columns], fontsize=7,
                   rotation=45, ha="right")
     ax.set_yticks(range(len(regimes)), [plain(r) for r in regimes], fontsize=8)

@@ -82,12 +82,16 @@ class Results:
 
     def show(self, console=None) -> None:
         from rich.console import Console
+        from rich.text import Text
 
-        from faithex.report.tables import rich_tables, verdict_table
+        from faithex.report.tables import rich_tables, untrained_cells, untrained_title, verdict_table
 
         console = console or Console(width=200)
         for table in rich_tables(self.data):
             console.print(table)
+        untrained = untrained_cells(self.data)
+        if untrained:  # Text: cell names and reasons hold the user's names, never markup
+            console.print(Text("\n".join([f"{untrained_title(self.data)}:", *untrained])))
         verdicts = verdict_table(self.data)
         if verdicts is not None:
             console.print(verdicts)

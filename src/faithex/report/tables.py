@@ -7,12 +7,15 @@ Every figure carries its own n: `value (failure rate) [95% CI] n=N`. The failure
 an n when it counts the same examples as the value (paper 1: every test item); where it counts others (a
 self-explanation's failure counts every test item, faithfulness only those classified correctly and checked) it
 says its own: `0.000 (0.750, n=80) [0.00, 0.00] n=52`. Numbers are written by `faithex.report.numbers`, the one
-rule for every report (no `-0.000`)."""
+rule for every report (no `-0.000`). A faithfulness or alignment figure of a cell the guards call untrained is
+`n/a (untrained)`, its accuracy marked `†`; a check the regime cannot pass is `n/a (by construction)`
+(`faithex.report.applicable`); each table's legend says which of these it shows."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from faithex.report.applicable import MARK, has_guards, legend, not_applicable, untrained_lines, untrained_reason
 from faithex.report.numbers import MISSING, count, interval, missing, number, p_value
 
 #: (column title, metric, failure metric shown beside it)
@@ -42,15 +45,28 @@ PAPER1_PROTOCOLS = ("direct", "two_step")
 LABEL_PROTOCOLS = ("score", "generate", "explain_then_score")
 
 
-def figure(metrics: dict[str, Any], name: str, failure: str | None = None) -> str:
+def figure(metrics: dict[str, Any], name: str, failure: str | None = None, mark: str = "") -> str:
     """One metric of a cell as the tables show it: `value (failure rate) [low, high] n=N`; `-` when the cell has no
-    value (with its failure rate where it has one: the reason there is none, e.g. every self-explanation failed)."""
+    value (with its failure rate where it has one: the reason there is none, e.g. every self-explanation failed).
+    `mark` follows the value (`0.650†`: an untrained cell's)."""
     entry = metrics.get(name) or {}
     failed = _failure(entry, metrics.get(failure) if failure else None)
     if missing(entry.get("value")):
         return " ".join(part for part in (MISSING, failed) if part)
-    parts = [number(entry["value"]), failed, interval(entry.get("low"), entry.get("high")), count(entry.get("n"))]
+    parts = [number(entry["value"]) + mark, failed, interval(entry.get("low"), entry.get("high")),
+             count(entry.get("n"))]
     return " ".join(part for part in parts if part)
+
+
+def cell_figure(results: dict[str, Any], cell: dict[str, Any], name: str, failure: str | None = None) -> str:
+    """`figure` of one cell, or why it is not applicable (`n/a (untrained)`, `n/a (by construction)`); an untrained
+    cell's figures that stay carry the mark `†`."""
+    if name in cell["metrics"]:
+        reason = not_applicable(results, cell, name)
+        if reason:
+            return reason
+    mark = MARK if untrained_reason(results, cell) is not None else ""
+    return figure(cell["metrics"], name, failure, mark)
 
 
 def _failure(entry: dict[str, Any], failure: dict[str, Any] | None) -> str:
@@ -75,7 +91,7 @@ def _rows(results: dict[str, Any], protocols: tuple[str, ...], columns, with_pro
         task = results["tasks"][cell["task"]]
         head = [cell["task"], cell["regime"]] + ([cell["protocol"]] if with_protocol else [])
         head += [str(cell["seed"])] if seeds else []
-        cells = [figure(cell["metrics"], name, failure) for _, name, failure in columns]
+        cells = [cell_figure(results, cell, name, failure) for _, name, failure in columns]
         rows.append([*head, *cells] + ([number(task.get("chance_level"))] if with_chance else []))
     return rows
 
@@ -130,7 +146,7 @@ def rich_tables(results: dict[str, Any]) -> list:
     out = []
     for title, headers, rows in tables(results):
         # Text everywhere: names from the user's data (the experiment's, tasks', regimes') are never markup
-        table = Table(title=Text(f"{results['experiment']}: {title}"))
+        table = Table(title=Text(f"{results['experiment']}: {title}"), caption=Text(legend(rows)) or None)
         for header in headers:
             table.add_column(Text(header), no_wrap=True)
         for row in rows:
@@ -153,6 +169,7 @@ def markdown_table(results: dict[str, Any]) -> str:
     for title, headers, rows in tables(results):
         lines = [f"**{markdown_cell(title)}**", "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
         lines += ["| " + " | ".join(markdown_cell(value) for value in row) + " |" for row in rows]
+        lines += ["", f"*{markdown_cell(legend(rows))}*"] if legend(rows) else []
         parts.append("\n".join(lines) + "\n")
     return "\n".join(parts)
 
@@ -252,6 +269,21 @@ def verdict_markdown(results: dict[str, Any]) -> str:
     lines += ["| " + " | ".join(markdown_cell(value) for value in [*verdict_row(v), v.get("reason") or ""]) + " |"
               for v in found]
     return "\n".join(lines) + "\n"
+
+
+def untrained_cells(results: dict[str, Any]) -> list[str]:
+    """One line per training the guards call untrained (`† untrained: <task>/<regime>/s<seed> (<protocols>):
+    <reason>`); for a results.json written before the guards existed, the constant classifiers its confusion
+    matrices show (`constant_predictions`)."""
+    return untrained_lines(results) if has_guards(results) else constant_predictions(results)
+
+
+def untrained_title(results: dict[str, Any]) -> str:
+    """The heading of `untrained_cells` in every report."""
+    if has_guards(results):
+        return ("Untrained cells (their accuracy is kept, marked †; their faithfulness and alignment figures are "
+                "n/a: docs/claims.md)")
+    return "Constant classifiers (accuracy is one label's share; no explanation can matter)"
 
 
 def constant_predictions(results: dict[str, Any], least: int = 5) -> list[str]:

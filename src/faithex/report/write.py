@@ -7,20 +7,20 @@ from typing import Any
 
 from faithex.io import atomic_write_text
 from faithex.report.plots import depth_cells, depth_figure, paper1_cells, paper1_figure
-from faithex.report.tables import constant_predictions, markdown_table, verdict_markdown
+from faithex.report.tables import markdown_cell, markdown_table, untrained_cells, untrained_title, verdict_markdown
 
 
 def write_markdown_report(run_dir: Path, results: dict[str, Any]) -> Path:
-    """report.md: the verdicts on the papers' claims where the run has some, every table, and paper 1's figures (PNG
-    beside it) where the run has paper-1 cells."""
+    """report.md: the verdicts on the papers' claims where the run has some, every table, the untrained cells, and
+    paper 1's figures (PNG beside it) where the run has paper-1 cells."""
     verdicts = verdict_markdown(results)
     report = f"# {results['experiment']}\n\n"
     report += f"{verdicts}\n## Tables\n\n" if verdicts else ""
     report += markdown_table(results)
-    constant = constant_predictions(results)
-    if constant:
-        report += "\n**Constant classifiers** (accuracy is one label's share; no explanation can matter):\n\n"
-        report += "".join(f"- {line}\n" for line in constant)
+    untrained = untrained_cells(results)
+    if untrained:
+        report += f"\n**{untrained_title(results)}**\n\n"
+        report += "".join(f"- {markdown_cell(line)}\n" for line in untrained)
     if paper1_cells(results):
         paper1_figure(results, run_dir / "paper1.png")
         report += "\n![paper 1: accuracy and alignment](paper1.png)\n"

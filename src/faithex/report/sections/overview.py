@@ -1,15 +1,17 @@
 """The overview: what produced the run (configuration, versions, commit, timings) and every metrics table, with
 the paired tests against the baseline regime (each with its test, p and n; marked only where an exact paired test
-says so), and the mean ± sd over seeds."""
+says so), and the mean ± sd over seeds. A figure an untrained cell cannot have, or a check its regime cannot pass,
+is `n/a` in all of them (`faithex.report.applicable`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from faithex.report.applicable import group_not_applicable, legend, not_applicable
 from faithex.report.html import ReportContext, table, text
 from faithex.report.numbers import MISSING, interval, missing, number, p_value
 from faithex.report.sections import register_section
-from faithex.report.tables import constant_predictions, tables
+from faithex.report.tables import tables, untrained_cells, untrained_title
 
 #: Metrics summarised over seeds (where a cell group has two or more).
 SEED_METRICS = ("answer_accuracy", "macro_f1", "mean_absolute_error", "explanation_accuracy", "alignment_rate",
@@ -26,12 +28,12 @@ def overview(context: ReportContext) -> str:
     results = context.results
     parts = [_provenance(results)]
     for title, headers, rows in tables(results):
-        parts.append(f"<h3>{text(title)}</h3>{table(headers, rows)}")
-    constant = constant_predictions(results)
-    if constant:
-        items = "".join(f"<li>{text(line)}</li>" for line in constant)
-        parts.append(f'<div class="warning"><p>Constant classifiers (accuracy is one label\'s share; no explanation '
-                     f"can matter):</p><ul>{items}</ul></div>")
+        note = f'<p class="note">{text(legend(rows))}</p>' if legend(rows) else ""
+        parts.append(f"<h3>{text(title)}</h3>{table(headers, rows)}{note}")
+    untrained = untrained_cells(results)
+    if untrained:
+        items = "".join(f"<li>{text(line)}</li>" for line in untrained)
+        parts.append(f'<div class="warning"><p>{text(untrained_title(results))}:</p><ul>{items}</ul></div>')
     parts.append(_comparisons(results))
     parts.append(_seeds(results))
     parts.append(_timings(results))
@@ -95,10 +97,13 @@ def _comparisons(results: dict[str, Any]) -> str:
     for row in results.get("comparisons", []):
         # a metric this version no longer has (an older run): read as higher-is-better
         higher = METRICS.get(row["metric"]).higher_is_better if row["metric"] in METRICS else True
-        mark = comparison_mark(row, higher)
-        classes.append(mark)
         test, p, _ = comparison_test(row)
-        if row["seed"] == "all":
+        unreadable = _comparison_not_applicable(results, row)
+        mark = "" if unreadable else comparison_mark(row, higher)
+        classes.append(mark)
+        if unreadable:  # a figure of an untrained cell: no value, no difference, no test to read
+            values, difference, p = unreadable, MISSING, None
+        elif row["seed"] == "all":
             values, difference = "", number(row.get("mean_diff"), signed=True)
         else:
             values = f"{number(row.get('a'))} vs {number(row.get('b'))}"
@@ -120,19 +125,42 @@ def _comparisons(results: dict[str, Any]) -> str:
     return f"<h3>Paired tests against {text(baseline)}</h3>{note}{table(headers, rows, classes)}"
 
 
+def _comparison_not_applicable(results: dict[str, Any], row: dict[str, Any]) -> str | None:
+    """Why the comparison cannot be read (either side's figure is n/a, in its seed or, for "all", in any), or
+    None."""
+    sides = [(row["regime"], row["protocol"]), (row.get("baseline"), row.get("baseline_protocol", row["protocol"]))]
+    return next((found for regime, protocol in sides
+                 if (found := group_not_applicable(results, row["metric"], row["task"], regime, protocol,
+                                                   row["seed"]))), None)
+
+
 def _seeds(results: dict[str, Any]) -> str:
     rows = []
     for group in results.get("seed_summaries", []):
         for metric in SEED_METRICS:
             summary = group["metrics"].get(metric)
             if summary and summary.get("mean") is not None:
-                values = ", ".join(number(v) for v in summary.get("values", []))
-                rows.append([group["task"], group["regime"], group["protocol"], metric,
-                             f"{number(summary['mean'])} ± {number(summary.get('sd'))}", str(summary["n"]), values])
+                unreadable = group_not_applicable(results, metric, group["task"], group["regime"], group["protocol"])
+                if unreadable:  # a mean over seeds with an untrained one means nothing either
+                    mean, values = unreadable, _per_seed(results, group, metric)
+                else:
+                    mean = f"{number(summary['mean'])} ± {number(summary.get('sd'))}"
+                    values = ", ".join(number(v) for v in summary.get("values", []))
+                rows.append([group["task"], group["regime"], group["protocol"], metric, mean, str(summary["n"]),
+                             values])
     if not rows:
         return ""
     return "<h3>Mean ± sd over seeds</h3>" + table(["Task", "Regime", "Protocol", "Metric", "Mean ± sd", "Seeds",
                                                      "Per seed"], rows)
+
+
+def _per_seed(results: dict[str, Any], group: dict[str, Any], metric: str) -> str:
+    """`s0 0.410, s1 n/a (untrained)`: each seed's figure, or why it is not applicable."""
+    members = sorted((c for c in results["cells"] if (c["task"], c["regime"], c["protocol"]) ==
+                      (group["task"], group["regime"], group["protocol"]) and metric in c["metrics"]),
+                     key=lambda c: c["seed"])
+    return ", ".join(f"s{c['seed']} {not_applicable(results, c, metric) or number(c['metrics'][metric].get('value'))}"
+                     for c in members)
 
 
 def _timings(results: dict[str, Any]) -> str:

@@ -5,7 +5,8 @@ generalisation grid (regime x task x style) of each."""
 from __future__ import annotations
 
 from faithex.report.html import ReportContext
-from faithex.report.plots import FAITHFULNESS, faithfulness_cells, faithfulness_figure, generalisation_figure
+from faithex.report.plots import FAITHFULNESS, faithfulness_cells, faithfulness_figure, faithfulness_not_applicable, \
+    generalisation_figure
 from faithex.report.sections import register_section
 from faithex.report.tables import has_metric
 
@@ -23,6 +24,8 @@ METRICS = [
 ]
 GRID_CAPTION = ("{metric} of each regime on each task and style: training on one style or task and asking another "
                 "reads off one row.")
+NOT_APPLICABLE_CAPTION = (" n/a: not applicable, no figure drawn (an untrained classifier's, or a check its regime "
+                          "cannot pass by construction; docs/claims.md).")
 
 
 @register_section("paper3", "Paper 3: faithfulness of self-explanations", order=40)
@@ -32,10 +35,13 @@ def paper3(context: ReportContext) -> str | None:
     if not cells:
         return None
     present = [(metric, name, caption) for metric, name, caption in METRICS if has_metric(results, metric)]
-    parts = [context.figure(faithfulness_figure(results, metric), name, caption) for metric, name, caption in present]
+    notes = {metric: NOT_APPLICABLE_CAPTION if faithfulness_not_applicable(results, metric) else ""
+             for metric, _, _ in present}
+    parts = [context.figure(faithfulness_figure(results, metric), name, caption + notes[metric])
+             for metric, name, caption in present]
     parts += [context.figure(generalisation_figure(results, metric),
                              "generalisation" if metric == FAITHFULNESS else f"generalisation-{name}",
-                             GRID_CAPTION.format(metric=metric))
+                             GRID_CAPTION.format(metric=metric) + notes[metric])
               for metric, name, _ in present]
     return "\n".join(parts)
 
