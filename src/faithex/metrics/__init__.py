@@ -4,8 +4,8 @@
 results.json and the reports use; `confusion_matrix(samples, labels)` is stored beside it for label tasks.
 `compare(samples_a, samples_b)` tests two cells on the same test items (exact McNemar and Newcombe's interval for 0/1
 metrics, permutation tests otherwise); `seed_summary` and `paired_seed_test` summarise and compare regimes across
-training seeds; `holm_adjust` adjusts a family of p-values and `mde_paired_*` give the smallest detectable effect. Importing this package registers paper 1's metrics and the
-label metrics (macro_f1, recall/<label>).
+training seeds; `holm_adjust` adjusts a family of p-values and `mde_paired_*` give the smallest detectable effect.
+Importing this package registers paper 1's metrics and the label metrics (macro_f1, recall/<label>).
 """
 
 from __future__ import annotations

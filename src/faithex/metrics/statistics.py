@@ -121,7 +121,7 @@ def _paired_result(diff: float, draws: np.ndarray, n: int, confidence: float) ->
 _NO_PAIRS = {"diff": math.nan, "low": math.nan, "high": math.nan, "n": 0}
 
 
-def _paired_differences(values_a: Sequence[float] | np.ndarray, values_b: Sequence[float] | np.ndarray,
+def _aligned_pairs(values_a: Sequence[float] | np.ndarray, values_b: Sequence[float] | np.ndarray,
                         test: str) -> tuple[np.ndarray, np.ndarray]:
     """Both sides as aligned float arrays without the pairs that have a NaN on either side."""
     a, b = np.asarray(values_a, dtype=float).ravel(), np.asarray(values_b, dtype=float).ravel()
@@ -144,7 +144,7 @@ def paired_bootstrap_test(
     Returns diff (observed mean difference), low/high (percentile interval of the difference) and n (pairs used). It
     gives no p-value on purpose: test the difference with `paired_permutation_test`.
     """
-    a, b = _paired_differences(values_a, values_b, "a paired bootstrap")
+    a, b = _aligned_pairs(values_a, values_b, "a paired bootstrap")
     d = a - b
     if d.size == 0:
         return dict(_NO_PAIRS)
@@ -283,7 +283,7 @@ def paired_table(correct_a: Sequence[Any] | np.ndarray, correct_b: Sequence[Any]
 
     A non-zero value counts as a success; pairs with a NaN on either side (metric not applicable) are dropped.
     """
-    a, b = _paired_differences(correct_a, correct_b, "a paired 2x2 table")
+    a, b = _aligned_pairs(correct_a, correct_b, "a paired 2x2 table")
     a, b = a != 0, b != 0
     return {
         "both": int(np.count_nonzero(a & b)),
@@ -318,7 +318,7 @@ def paired_permutation_test(
     ones are drawn from `seed`. Pairs with a NaN on either side are dropped. Returns {"diff": mean(a - b), "p_value",
     "n": pairs used}; p is NaN without pairs, and exactly 1.0 with one pair (its two signs are equally extreme).
     """
-    a, b = _paired_differences(values_a, values_b, "a paired permutation test")
+    a, b = _aligned_pairs(values_a, values_b, "a paired permutation test")
     if a.size == 0:
         return {"diff": math.nan, "p_value": math.nan, "n": 0}
 
@@ -329,8 +329,9 @@ def paired_permutation_test(
     return {"diff": float((a - b).mean()), "p_value": p_value, "n": int(a.size)}
 
 
-def paired_swap_permutation_test(statistic: Statistic, n: int, n_resamples: int = 9999, seed: int = 0
-                                 ) -> dict[str, float]:
+def paired_swap_permutation_test(
+    statistic: Statistic, n: int, n_resamples: int = 9999, seed: int = 0
+) -> dict[str, float]:
     """Two-sided paired permutation test of a statistic that is not a mean of per-item values (macro-F1).
 
     `statistic(rows)` computes the metric on each row of `rows`, an (r, m) matrix of indices into a table that stacks
@@ -395,7 +396,7 @@ def holm_adjust(p_values: Sequence[float | None]) -> list[float | None]:
     return adjusted
 
 
-def _z_sum(alpha: float, power: float) -> tuple[float, float]:
+def _normal_quantiles(alpha: float, power: float) -> tuple[float, float]:
     """The normal quantiles z_(1 - alpha/2) and z_power of a two-sided test at level alpha with that power."""
     if not 0.0 < alpha < 1.0 or not 0.0 < power < 1.0:
         raise ValueError(f"alpha and power must be in (0, 1), got {alpha} and {power}")
@@ -410,7 +411,7 @@ def mde_paired_mean(sd_diff: float, n: int, alpha: float = 0.05, power: float = 
     The smallest true mean difference that a two-sided test at level alpha detects with the given power, from the
     standard deviation of the per-item differences (normal approximation). NaN when n = 0 or sd_diff is NaN.
     """
-    z_alpha, z_power = _z_sum(alpha, power)
+    z_alpha, z_power = _normal_quantiles(alpha, power)
     if n == 0 or sd_diff is None or math.isnan(sd_diff):
         return math.nan
     if sd_diff < 0 or n < 0:
@@ -446,7 +447,7 @@ def mde_paired_proportions(n: int, discordant: int, alpha: float = 0.05, power: 
       discordant pairs, all one way).
     `math.inf` when no difference is detectable: fewer than k items, or a required difference above 1. NaN when n = 0.
     """
-    z_alpha, z_power = _z_sum(alpha, power)
+    z_alpha, z_power = _normal_quantiles(alpha, power)
     if n == 0:
         return math.nan
     n, discordant = _count(n, "n"), _count(discordant, "discordant")
