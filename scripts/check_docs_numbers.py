@@ -149,8 +149,9 @@ def _number(text: str, match: re.Match, offset: int, intervals) -> Number | None
     if sign in ("-", "+") and before.isdigit():
         sign, start = "", start + 1  # a range, 7-14: the second number is not negative
         before = "-"
-    if before.isalnum() or before in "_./#@\\" or (before in "-+" and start >= 2 and text[start - 2].isalpha()):
-        return None  # part of a word or a name: fp32, x86_64, top-10, v1.2
+    before2 = text[start - 2] if start >= 2 else " "
+    if before.isalnum() or before in "_.#@\\" or (before in "-+/" and before2.isalpha()):
+        return None  # part of a word, name or path: fp32, x86_64, top-10, v1.2, runs/2 (but 16/16/8 is three)
     after = text[end] if end < len(text) else " "
     after2 = text[end + 1] if end + 1 < len(text) else " "
     if after.isalnum() or after == "_" or (after == "." and after2.isdigit()) or (after == "-" and after2.isalpha()):
