@@ -35,7 +35,7 @@ NOT_PROSE = [
     re.compile(r"\]\([^)]*\)"),
     re.compile(r'"[^"\n]{1,40}"'),
     re.compile(r"\b[Pp]apers? \d(?: and \d)?\b"),
-    re.compile(r"\b95 ?%(?= (?:bootstrap )?CIs?\b)"),
+    re.compile(r"\b95 ?%(?=\s+(?:bootstrap\s+)?CIs?\b)"),
     re.compile(r"\bseeds? \d+(?:(?:, | and )\d+)*\b"),
     re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),
     re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{7,40}\b"),
