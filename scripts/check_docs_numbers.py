@@ -28,13 +28,14 @@ RUNS = Path("docs/runs")
 
 MARKER = re.compile(r"<!--(.*?)-->")
 # Masked before numbers are read (kept the same length, so positions stay): code spans, link targets, short
-# quotations (a label "0"), the papers' numbers, "95% CI", seed numbers, dates, commit hashes. None of them is a
-# measured number.
+# quotations (a label "0"), the papers' numbers and arXiv ids, "95% CI", seed numbers, dates, commit hashes. None
+# of them is a measured number.
 NOT_PROSE = [
     re.compile(r"`[^`]*`"),
     re.compile(r"\]\([^)]*\)"),
     re.compile(r'"[^"\n]{1,40}"'),
     re.compile(r"\b[Pp]apers? \d(?: and \d)?\b"),
+    re.compile(r"\barXiv \d{4}\.\d{4,5}\b"),
     re.compile(r"\b95 ?%(?=\s+(?:bootstrap\s+)?CIs?\b)"),
     re.compile(r"\bseeds? \d+(?:(?:, | and )\d+)*\b"),
     re.compile(r"\b\d{4}-\d{2}-\d{2}\b"),
