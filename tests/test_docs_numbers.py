@@ -223,8 +223,10 @@ def test_every_decimal_percentage_and_interval_needs_a_marker(sources):
 
 def test_words_dates_hashes_versions_and_code_hold_no_number(sources):
     text = ("fp32 on a 2-core x86_64 machine, top-10 layers of SmolLM2-135M, torch 2.13.0, 2026-11-23, commit "
-            "5524e82, `lr: 1.0e-3`, [link](docs/runs/paper1-cpu/report.md)")
+            "5524e82, `lr: 1.0e-3`, [link](docs/runs/paper1-cpu/report.md), arXiv 2503.11248, value [95% CI], "
+            "seeds 0, 1, 2")
     assert problems(text, sources) == []
+    assert [number.text for _, number in checker.read_numbers("kept 16/16/8 of runs/2")] == ["16", "16", "8"]
 
 
 def test_a_skip_to_heading_scope_exempts_numbers_until_the_next_heading(sources):
