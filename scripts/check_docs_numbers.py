@@ -281,7 +281,7 @@ def _is_number(value) -> bool:
 
 @dataclass
 class Context:
-    """What markers on one line inherit: a source, and an object picked by a selector."""
+    """What the later markers of a table row or paragraph inherit: a source, and an object picked by a selector."""
 
     source: str | None = None
     base: object = None

@@ -90,6 +90,17 @@ def test_a_changed_digit_in_a_copied_passage_is_reported_with_file_line_and_expe
                      "cell(dt2-compressed/joint_reasoning).reasoning_exact_match.high = 0.93: expected 0.93"]
 
 
+def test_the_text_baselines_macro_f1_gain_of_0_185_does_not_print_as_0_19():
+    prose = ("label scoring: macro-F1 +0.348, +0.629, +0.185<!-- text-baseline: "
+             "cmp(tweet_sentiment/label_only/macro_f1/protocol=score) diff; "
+             "cmp(news_topic/label_only/macro_f1/protocol=score) diff; "
+             "cmp(drug_review/label_only/macro_f1/protocol=score) diff -->.")
+    assert checker.check_text(prose, "docs/results.md") == []
+    found = [str(problem) for problem in checker.check_text(prose.replace("+0.185", "+0.19"), "docs/results.md")]
+    assert found == ["docs/results.md:1: +0.19 does not match text-baseline: cmp(drug_review/label_only/macro_f1/"
+                     "protocol=score).diff = 0.18497503818109756: expected 0.18"]
+
+
 def test_a_changed_digit_in_the_real_document_is_reported_at_its_line():
     lines = (ROOT / "docs/results.md").read_text().splitlines()
     index = lines.index(next(line for line in lines if PASSAGE.split(" | ")[2] in line and "dt2-compressed" in line))
