@@ -431,7 +431,22 @@ def decide(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if entry["verdict"] is None:
             entry["verdict"], why = _verdict(entry)
             entry["reason"] = f"{entry['reason']}; {why}" if entry.get("reason") else why
-    return entries
+    return [_finite_json(entry) for entry in entries]
+
+
+def _finite_json(entry: dict[str, Any]) -> dict[str, Any]:
+    """NaN and infinity as null: results.json stays strict JSON (an infinite MDE, nothing detectable at this n, has
+    already been said in the reason)."""
+    def clean(value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {key: clean(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [clean(item) for item in value]
+        return value
+
+    return clean(entry)
 
 
 def _verdict(entry: Mapping[str, Any]) -> tuple[str, str]:
@@ -447,8 +462,11 @@ def _verdict(entry: Mapping[str, Any]) -> tuple[str, str]:
             return "contradicted", f"the 95% interval excludes every effect of {delta:g} or more in the claimed " \
                                    "direction"
     mde = entry.get("mde")
+    if mde is not None and math.isinf(mde):
+        return "inconclusive", "neither supported nor ruled out: no effect is detectable at this n"
     return "inconclusive", ("neither supported nor ruled out" +
-                            (f": effects below {mde:.3f} are not detectable at this n" if mde is not None else ""))
+                            (f": effects below {mde:.3f} are not detectable at this n"
+                             if mde is not None and not math.isnan(mde) else ""))
 
 
 def verdicts(claims: Sequence[Claim], run: Run) -> list[dict[str, Any]]:
@@ -483,12 +501,20 @@ def regime_infos(config: Mapping[str, Any] | None) -> dict[str, RegimeInfo]:
 
 def judge(results: dict[str, Any], config: Mapping[str, Any] | None = None, items: Items | None = None,
           name: str | None = None) -> dict[str, Any]:
-    """Add `guards` and `verdicts` to `results` (in place, and returned): the registered claims, and those the
-    experiment's config declares (`claims:`), on the run's cells."""
+    """Add `regimes`, `guards` and `verdicts` to `results` (in place, and returned): the registered claims, and those
+    the experiment's config declares (`claims:`), on the run's cells. `regimes` ({id: {name, train_on,
+    answers_unknown}}) lets a reader of results.json alone (the report) map regime ids to what they are; without a
+    config it is read back from `results` itself."""
     from .base import ClaimSpec, experiment_claims
 
     specs = [ClaimSpec(**spec) for spec in (config or {}).get("claims") or []]
-    run = Run(results, items, regime_infos(config), name)
+    infos = regime_infos(config) if config else {
+        key: RegimeInfo(entry["name"], tuple(entry["train_on"]) if entry.get("train_on") else None)
+        for key, entry in (results.get("regimes") or {}).items()}
+    run = Run(results, items, infos, name)
+    results["regimes"] = {key: {"name": run.regime(key).name, "train_on": list(run.regime(key).train_on or []) or None,
+                                "answers_unknown": _answers_unknown(run.regime(key).name)}
+                          for key in dict.fromkeys(cell[1] for cell in run.cells)}
     results["guards"] = guards(run)
     results["verdicts"] = verdicts(experiment_claims(specs), run)
     return results

@@ -50,24 +50,29 @@ def guarded(metric: str) -> bool:
     return metric in METRICS and METRICS.get(metric).family in GUARDED_FAMILIES
 
 
-def by_construction(cell: Mapping[str, Any], metric: str) -> bool:
+def by_construction(cell: Mapping[str, Any], metric: str, results: Mapping[str, Any] | None = None) -> bool:
     """`metric` of `cell` cannot pass by construction (`faithex.claims.not_applicable_by_construction`)."""
     from faithex.claims.guards import not_applicable_by_construction
 
     return not_applicable_by_construction(metric, cell["protocol"], bool(cell.get("train")),
-                                          _answers_unknown(cell["regime"])) is not None
+                                          _answers_unknown(cell["regime"], results)) is not None
 
 
-def _answers_unknown(regime: str) -> bool:
+def _answers_unknown(regime: str, results: Mapping[str, Any] | None) -> bool:
+    """What results.json's `regimes` (written with the verdicts) says of the regime id; for an older results.json,
+    the registered regime of that name (an id that is no registered name: never learned "unknown")."""
     from faithex.regimes import REGIMES
 
+    entry = ((results or {}).get("regimes") or {}).get(regime)
+    if entry is not None:
+        return bool(entry.get("answers_unknown"))
     return REGIMES.get(regime).answers_unknown if regime in REGIMES else False
 
 
 def not_applicable(results: Mapping[str, Any], cell: Mapping[str, Any], metric: str) -> str | None:
     """`n/a (by construction)`, `n/a (untrained)`, or None where the figure may be shown. By construction first:
     it holds whatever the classifier learned (the verdicts decide in the same order)."""
-    if by_construction(cell, metric):
+    if by_construction(cell, metric, results):
         return BY_CONSTRUCTION
     if guarded(metric) and untrained_reason(results, cell) is not None:
         return UNTRAINED

@@ -35,15 +35,16 @@ def seed_summaries(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def comparisons(plan, cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each regime against the first regime of the experiment, per task and seed, on the same test items (paired
-    bootstrap and exact McNemar), then across seeds (paired t-test). The baseline is asked with the same protocol,
-    or, for a cell asked with its regime's own protocol, with the baseline's own (paper 1: `joint` by `direct` vs
-    `joint_reasoning` by `two_step`)."""
+    """Each regime against the first regime of the experiment, per task and seed, on the same test items (exact
+    McNemar, or a permutation test: `faithex.metrics.compare`), then across seeds (paired t-test). The baseline is
+    asked with the same protocol, or, for a cell asked with its regime's own protocol, with the baseline's own
+    (paper 1: `joint` by `direct` vs `joint_reasoning` by `two_step`). Cells trained in different precisions are
+    not compared."""
     by_key = {Cell(c["task"], c["regime"], c["protocol"], c["seed"]): c for c in cells}
     out = []
     for cell, entry in by_key.items():
         baseline = _baseline(plan, by_key, cell)
-        if baseline is None or _precisions(entry) != _precisions(by_key[baseline]):
+        if baseline is None or not _same_precision(entry, by_key[baseline]):
             continue  # bf16 and fp32 train differently: cells of different precisions are never compared
         labels = plan.tasks[cell.task].task.labels
         samples = read_complete_jsonl(plan.run_dir.samples(cell))
@@ -56,9 +57,15 @@ def comparisons(plan, cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out + _across_seeds(out)
 
 
+def _same_precision(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two cells' adapters trained in the same precision. An untrained regime (zero-shot) has no training
+    precision: it is asked in the run's inference precision, which every cell shares, so it pairs with any cell."""
+    trained_a, trained_b = _precisions(a), _precisions(b)
+    return not trained_a or not trained_b or trained_a == trained_b
+
+
 def _precisions(entry: dict[str, Any]) -> set[str]:
-    """The precisions a cell's adapters trained in (empty for an untrained regime: its inference precision is the
-    run's, the same for every cell)."""
+    """The precisions a cell's adapters trained in (empty for an untrained regime)."""
     return {record.get("precision") for record in (entry.get("train") or {}).values()} - {None}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from faithex.metrics.comparison import EXACT_MCNEMAR, ITEM_SWAP, SIGN_FLIP
 from faithex.report.applicable import group_not_applicable, legend, not_applicable
 from faithex.report.html import ReportContext, table, text
 from faithex.report.numbers import MISSING, interval, missing, number, p_value
@@ -20,7 +21,7 @@ SIGNIFICANT = 0.05
 #: The tests whose p-value may mark a comparison (▲/▼): exact paired tests on the items. A paired-bootstrap p (older
 #: results.json) marks nothing: with one or two discordant pairs it is 1/(B+1), a significance no exact test gives;
 #: nor does the t-test over a handful of seeds.
-EXACT_TESTS = ("exact McNemar", "sign-flip permutation")
+EXACT_TESTS = (EXACT_MCNEMAR, SIGN_FLIP, ITEM_SWAP)
 
 
 @register_section("overview", "Overview", order=10)
@@ -116,7 +117,8 @@ def _comparisons(results: dict[str, Any]) -> str:
     baseline = results["comparisons"][0]["baseline"]
     note = (f'<p class="note">Each regime against {text(baseline)} on the same test items: per seed, the '
             "difference with its 95% interval, the items paired (n) and the exact paired test's p (exact McNemar "
-            "for per-item outcomes, a sign-flip permutation test for per-item scores); seed \"all\": paired t-test "
+            "for per-item outcomes, a sign-flip permutation test for per-item scores, an item-swap permutation test "
+            "for macro-F1); seed \"all\": paired t-test "
             "over seeds (n: the seeds). ▲ significantly better (p &lt; 0.05 by an exact paired test), ▼ "
             "significantly worse (lower is better for errors such as the mean absolute error). A paired-bootstrap "
             "p (runs made before the exact tests) and the t-test over seeds mark nothing.</p>")
