@@ -58,7 +58,17 @@ SELECTORS = {
     "cell": ("cells", ("task", "regime", "protocol", "seed")),
     "summary": ("seed_summaries", ("task", "regime", "protocol")),
     "cmp": ("comparisons", ("task", "regime", "metric", "seed")),
+    "verdict": ("verdicts", ("claim", "setting", "regime", "protocol")),
 }
+
+
+def _verdict_keys(item: dict) -> dict:
+    """A verdict's fields plus the parts a selector names it by: `regime`/`protocol` of its treatment, `vs` its
+    baseline regime, `seed` when it rests on one seed."""
+    regime, _, protocol = str(item.get("treatment", "")).partition("/")
+    seeds = item.get("seeds") or []
+    return {**item, "regime": regime, "protocol": protocol, "vs": str(item.get("baseline", "")).split("/")[0],
+            "seed": seeds[0] if len(seeds) == 1 else "all"}
 
 
 @dataclass(frozen=True)
@@ -210,7 +220,7 @@ class Sources:
 
 def select(document, kind: str, args: str):
     """The one object a selector names: cell(task/regime/protocol/seed), summary(task/regime/protocol),
-    cmp(task/regime/metric/seed), task(name). Positional arguments may stop early or be *; key=value matches any
+    cmp(task/regime/metric/seed), verdict(claim/setting/regime/protocol; vs=, seed=), task(name). Positional arguments may stop early or be *; key=value matches any
     key (protocol=..., baseline=...)."""
     if kind == "task":
         tasks = document.get("tasks", {})
@@ -218,7 +228,7 @@ def select(document, kind: str, args: str):
             raise MarkerError(f"no task {args!r} (the file has {', '.join(sorted(tasks))})")
         return tasks[args]
     if kind not in SELECTORS:
-        raise MarkerError(f"unknown selector {kind}(...): use cell, summary, cmp or task")
+        raise MarkerError(f"unknown selector {kind}(...): use cell, summary, cmp, verdict or task")
     listing, keys = SELECTORS[kind]
     wanted = {}
     positional = 0
@@ -231,7 +241,8 @@ def select(document, kind: str, args: str):
                 raise MarkerError(f"{kind}({args}) has more than {len(keys)} positional parts")
             wanted[keys[positional]] = part
             positional += 1
-    found = [item for item in document.get(listing, []) if _matches(item, wanted)]
+    keyed = _verdict_keys if kind == "verdict" else (lambda item: item)
+    found = [item for item in document.get(listing, []) if _matches(keyed(item), wanted)]
     if len(found) != 1:
         what = "nothing" if not found else f"{len(found)} entries"
         raise MarkerError(f"{kind}({args}) matches {what} in {listing}")
