@@ -49,6 +49,7 @@ NUMBER = re.compile(
 DURATION = re.compile(r"(?<![\w.])(\d+) min\s+(\d+) s\b")
 INTERVAL = re.compile(r"\[\s*[-+]?\d[\d.,eE+-]*\s*,\s*[-+]?\d[\d.eE+-]*\s*\]")
 SKIP_TO_HEADING = "skip to heading:"
+NOTE = "note:"
 LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d+\.)\s")
 SELECTOR = re.compile(r"^(?P<kind>[a-z]+)\((?P<args>[^()\s]*)\)(?:\.(?P<path>\S+))?$")
 FIELD_SCALE = re.compile(r"^(?P<path>.*?)(?:(?P<percent>%)|:(?P<minutes>min)|\*(?P<factor>\d+(?:\.\d+)?))?$")
@@ -462,6 +463,10 @@ def pair(body: str, numbers: list[tuple[int, Number]], segment: str, sources: So
     carry the position of the number they are about (None: the marker's)."""
     if body.startswith(SKIP_TO_HEADING):
         return [], context
+    if body.startswith(NOTE):  # a remark for the writer (where a generated block starts): no number may precede it
+        printed = ", ".join(n.text for _, n in numbers)
+        return ([(None, f"<!-- {body} --> is a note and pairs no number, but follows {printed}")] if numbers
+                else []), context
     if body == "skip" or body.startswith("skip:"):
         return ([] if numbers else [(None, f"<!-- {body} --> pairs no number")]), context
     try:

@@ -253,3 +253,23 @@ def test_the_command_line_exits_1_on_a_problem(tmp_path, capsys, sources):
     assert checker.main([str(good), "--root", str(sources.root)]) == 0
     assert checker.main([str(good), str(bad), "--root", str(sources.root)]) == 1
     assert f"{bad}:1: 0.366 does not match" in capsys.readouterr().out
+
+
+# -- the verdict tables are generated -------------------------------------------------------------------------------
+def _load_verdict_tables():
+    spec = importlib.util.spec_from_file_location("verdict_tables", ROOT / "scripts" / "verdict_tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_verdict_tables_in_results_md_are_what_the_committed_runs_say():
+    tables = _load_verdict_tables()
+    text = (ROOT / "docs" / "results.md").read_text(encoding="utf-8")
+    assert tables.replaced(text) == text, "run: python scripts/verdict_tables.py --write"
+
+
+def test_a_note_marker_pairs_nothing_and_refuses_a_number_before_it():
+    assert checker.check_text("<!-- note: a block starts -->\n", "n.md") == []
+    problems = checker.check_text("we saw 0.5 <!-- note: here -->\n", "n.md")
+    assert problems and "is a note and pairs no number" in problems[0].message
