@@ -346,3 +346,16 @@ def test_a_run_keeps_per_item_values_and_its_verdicts_recompute_from_the_committ
     result = CliRunner().invoke(app, ["report", str(run_dir), "--no-html"])
     assert result.exit_code == 0, result.output
     assert json.loads((run_dir / "results.json").read_text())["verdicts"] == written["verdicts"]
+
+
+def test_a_users_claim_in_the_config_gets_a_verdict_and_zero_shot_pairs_with_any_precision():
+    results = {"experiment": "mine", "provenance": {"precision": "fp32"}, "cells": [
+        cell("zero_shot", "score", task="reviews"), cell("label_only", "score", task="reviews", precision="bf16")]}
+    better, base = paired(200, both=100, a_only=40, b_only=4)
+    items = Items([item_cell("zero_shot", "score", task="reviews", answer_accuracy=base),
+                   item_cell("label_only", "score", task="reviews", answer_accuracy=better)])
+    config = {"regimes": ["zero_shot", "label_only"], "claims": [
+        {"id": "mine.fine_tuning_helps", "statement": "fine-tuning beats zero-shot", "metric": "answer_accuracy",
+         "treatment": {"regime": "label_only"}, "baseline": {"regime": "zero_shot"}}]}
+    v = verdict_of(judge(results, config, items), "mine.fine_tuning_helps")
+    assert v["paper"] == "user" and v["verdict"] == "supported" and v["n"] == 200

@@ -103,7 +103,9 @@ class Run:
         epochs = {(record.get("hyperparameters") or {}).get("epochs")
                   for record in (self.cells[key].get("train") or {}).values()}
         epochs.discard(None)
-        return f"{'/'.join(f'{e:g}' for e in sorted(epochs))} epochs" if epochs else "not trained"
+        if not epochs:
+            return "not trained"
+        return f"{'/'.join(f'{e:g}' for e in sorted(epochs))} epoch{'' if epochs == {1} else 's'}"
 
     def trained(self, key: CellKey) -> bool:
         return bool(self.cells[key].get("train"))
@@ -186,7 +188,8 @@ def evaluate(claim: Claim, setting: Setting, run: Run) -> dict[str, Any]:
     entry = _entry(claim, setting, run)
     sides = [setting.treatment] + ([setting.baseline] if setting.baseline else [])
     keys = [key for side in sides for key in setting.keys(side)]
-    precisions = {run.precision(key) for key in keys}
+    # an untrained regime (zero-shot) has no training precision: it is asked like every cell of the run
+    precisions = {run.precision(key) for key in keys if run.trained(key)}
     if len(precisions) > 1:
         return {**entry, "verdict": "not applicable",
                 "reason": f"cells trained in different precisions ({', '.join(map(str, sorted(precisions, key=str)))})"
