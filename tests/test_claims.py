@@ -359,3 +359,45 @@ def test_a_users_claim_in_the_config_gets_a_verdict_and_zero_shot_pairs_with_any
          "treatment": {"regime": "label_only"}, "baseline": {"regime": "zero_shot"}}]}
     v = verdict_of(judge(results, config, items), "mine.fine_tuning_helps")
     assert v["paper"] == "user" and v["verdict"] == "supported" and v["n"] == 200
+
+
+# -- paper 2's layer claims, on a run directory's layer analyses ----------------------------------------------------
+def layer_analysis(regime, entropy, activation_entropy):
+    n = len(entropy)
+    return {"task": "tw", "meta": {"regime": regime, "seed": 0, "base": False, "precision": "bf16"},
+            "per_example": {"ids": [f"i{i}" for i in range(n)], "entropy": entropy,
+                            "activation_entropy": activation_entropy}}
+
+
+def layer_run(top_layers):
+    def score_cell(regime):
+        entry = cell(regime, "score", task="tw", precision="bf16")
+        entry["train"]["joint"]["hyperparameters"]["top_layers"] = top_layers
+        return entry
+
+    return {"experiment": "t", "cells": [score_cell("label_only"), score_cell("label_explanation")]}
+
+
+def test_paper_2s_layer_claims_are_decided_on_per_item_layer_profiles():
+    rng = np.random.default_rng(2)
+    base_entropy = rng.uniform(1, 3, size=(60, 6))
+    sharper = base_entropy.copy()
+    sharper[:, -1] -= 0.3  # the explanation-trained adapter's last layer: 0.3 nats sharper on every item
+    busier = base_entropy + 0.2  # and 0.2 nats more activation entropy everywhere
+    analyses = [("analysis-tw", layer_analysis("label_explanation", sharper.tolist(), busier.tolist()),
+                 layer_analysis("label_only", base_entropy.tolist(), base_entropy.tolist()))]
+    judged = judge(layer_run(top_layers=None), None, None, "t", analyses)
+    sharper_output = verdict_of(judged, "paper2.sharper_output")
+    assert sharper_output["verdict"] == "supported" and sharper_output["effect"] == pytest.approx(-0.3)
+    assert sharper_output["test"] == "sign-flip permutation" and sharper_output["n"] == 60
+    assert verdict_of(judged, "paper2.middle_layer_entropy")["effect"] == pytest.approx(0.2)
+    # LoRA on the top 2 of 6 layers: the middle third (layers 2-3) is the base model's in both: n/a by construction
+    frozen = verdict_of(judge(layer_run(top_layers=2), None, None, "t", analyses), "paper2.middle_layer_entropy")
+    assert frozen["verdict"] == "not applicable" and "identical by construction" in frozen["reason"]
+
+
+def test_a_layer_analysis_of_the_label_only_adapter_against_another_is_no_evidence_for_paper_2():
+    flat = [[1.0] * 6] * 10
+    analyses = [("a", layer_analysis("label_only", flat, flat), layer_analysis("label_explanation", flat, flat))]
+    judged = judge(layer_run(top_layers=None), None, None, "t", analyses)
+    assert not [v for v in judged["verdicts"] if v["claim"] in ("paper2.middle_layer_entropy", "paper2.sharper_output")]

@@ -230,7 +230,8 @@ def _entry(claim: Claim, setting: Setting, run: Run) -> dict[str, Any]:
         "effect": None, "low": None, "high": None, "p": None, "p_holm": None, "n": None, "mde": None, "test": None,
         "seeds": list(setting.seeds), "per_seed": [], "untrained": [], "reason": None,
         "provenance": {"run": run.name or run.results.get("experiment"), "commit": provenance.get("git_commit"),
-                       "machine": provenance.get("machine"), "precision": run.precision(keys[0])},
+                       "machine": provenance.get("machine"),
+                       "precision": run.precision(keys[0]) if keys[0] in run.cells else None},
         "source": "per-item" if run.items is not None else "summary",
     }
 
@@ -472,12 +473,18 @@ def _verdict(entry: Mapping[str, Any]) -> tuple[str, str]:
                              if mde is not None and not math.isnan(mde) else ""))
 
 
-def verdicts(claims: Sequence[Claim], run: Run) -> list[dict[str, Any]]:
-    """Every claim in every setting of `run` where it can be tested, decided."""
+def verdicts(claims: Sequence[Claim], run: Run, analyses: Sequence[tuple[str, Any, Any]] = ()) -> list[dict[str, Any]]:
+    """Every claim in every setting of `run` where it can be tested, decided; `analyses`: the run directory's layer
+    analyses ((folder, analysis, against), `faithex.claims.analysis.analysis_pairs`) for paper 2's layer claims."""
+    from .analysis import analysis_entries
+
     found = [(claim, setting) for claim in claims for setting in settings(claim, run)]
     if run.items is None:  # older runs: each seed tested on its own, from what results.json stored for it
         found = [(claim, Setting(s.task, s.treatment, s.baseline, (seed,))) for claim, s in found for seed in s.seeds]
-    return decide([evaluate(claim, setting, run) for claim, setting in found])
+    entries = [evaluate(claim, setting, run) for claim, setting in found]
+    entries += [entry for folder, analysis, against in analyses
+                for entry in analysis_entries(folder, analysis, against, run)]
+    return decide(entries)
 
 
 def guards(run: Run) -> dict[str, dict[str, Any]]:
@@ -503,11 +510,12 @@ def regime_infos(config: Mapping[str, Any] | None) -> dict[str, RegimeInfo]:
 
 
 def judge(results: dict[str, Any], config: Mapping[str, Any] | None = None, items: Items | None = None,
-          name: str | None = None) -> dict[str, Any]:
+          name: str | None = None, analyses: Sequence[tuple[str, Any, Any]] = ()) -> dict[str, Any]:
     """Add `regimes`, `guards` and `verdicts` to `results` (in place, and returned): the registered claims, and those
     the experiment's config declares (`claims:`), on the run's cells. `regimes` ({id: {name, train_on,
     answers_unknown}}) lets a reader of results.json alone (the report) map regime ids to what they are; without a
-    config it is read back from `results` itself."""
+    config it is read back from `results` itself. `analyses`: the run directory's layer analyses (paper 2's layer
+    claims)."""
     from .base import ClaimSpec, experiment_claims
 
     specs = [ClaimSpec(**spec) for spec in (config or {}).get("claims") or []]
@@ -519,5 +527,5 @@ def judge(results: dict[str, Any], config: Mapping[str, Any] | None = None, item
                                 "answers_unknown": _answers_unknown(run.regime(key).name)}
                           for key in dict.fromkeys(cell[1] for cell in run.cells)}
     results["guards"] = guards(run)
-    results["verdicts"] = verdicts(experiment_claims(specs), run)
+    results["verdicts"] = verdicts(experiment_claims(specs), run, analyses)
     return results

@@ -39,6 +39,7 @@ def judged_results(run_dir: Path) -> dict:
     import yaml
 
     from faithex.claims import judge, read_items
+    from faithex.claims.analysis import analysis_pairs
     from faithex.errors import RunDirectoryError
     from faithex.io import write_json
     from faithex.report import Results
@@ -49,8 +50,9 @@ def judged_results(run_dir: Path) -> dict:
     try:
         config = yaml.safe_load(folder.config.read_text(encoding="utf-8")) if folder.config.is_file() else None
         items = read_items(folder.items)
+        analyses = analysis_pairs(folder.root)
     except (yaml.YAMLError, ValueError) as error:
         raise RunDirectoryError(f"{run_dir}: {error}") from None
-    judge(results, config, items, Path(run_dir).name)
+    judge(results, config, items, Path(run_dir).name, analyses)
     write_json(folder.results, results)
     return results

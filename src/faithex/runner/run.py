@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from faithex.claims import Items, cell_items, judge, write_items
+from faithex.claims.analysis import analysis_pairs
 from faithex.errors import ConfigError, RunDirectoryError
 from faithex.explanations import with_explanations
 from faithex.io import append_jsonl, atomic_write_text, read_complete_jsonl, read_jsonl, write_json, write_jsonl
@@ -262,7 +263,8 @@ def run_plan(plan: Plan, reporter: Reporter) -> dict[str, Any]:
         write_items(plan.run_dir.items, items)
         write_json(plan.run_dir.results, results)
     add_summaries(results, plan)
-    judge(results, plan.experiment.model_dump(), Items(items), plan.run_dir.root.name)
+    judge(results, plan.experiment.model_dump(), Items(items), plan.run_dir.root.name,
+          analysis_pairs(plan.run_dir.root))
     results["seconds"] = round(time.perf_counter() - started, 1)
     write_json(plan.run_dir.results, results)
     return results
