@@ -7,9 +7,10 @@ nothing (a classifier that ignores its input has no explanation to be faithful t
 configuration cannot learn. Madsen's attribution and redaction checks of a trained regime whose training targets
 never held "unknown" cannot pass by construction: `n/a (by construction)`, whatever the guard says.
 
-The reports have results.json only, not the run's config.yaml: a regime id that is not a registered regime name
-(an experiment's own `id:`) is taken as a regime that never learned "unknown" (every registered regime so far), and
-whether the cell trained is read from its own `train` entry.
+The reports read results.json only: its `regimes` (written with the verdicts) says what each regime id is and
+whether it learned "unknown"; for an older results.json without it, a regime id that is not a registered regime
+name is taken as one that never learned "unknown" (every registered regime so far). Whether the cell trained is read
+from its own `train` entry.
 """
 
 from __future__ import annotations
