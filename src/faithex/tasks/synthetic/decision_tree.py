@@ -39,6 +39,13 @@ from faithex.tasks.base import (
     parse_leading_bit,
 )
 from faithex.tasks.registry import register_task
+from faithex.tasks.synthetic.interventions import (
+    StepFlip,
+    build_flip,
+    forced_tree_path,
+    negate_bit_item,
+    split_steps,
+)
 from faithex.tasks.synthetic.steps import (
     DEFAULT_REASONING_FORMAT,
     NUMBER,
@@ -187,6 +194,32 @@ class DecisionTreeTask(Task):
         if parts is None:
             return None
         return [_reasoning_step_valid(item) for item in parts[0]]
+
+    # -- interventions (faithex.tasks.synthetic.interventions) ----------------------------------------------------
+    @property
+    def reasoning_separator(self) -> str:
+        """What joins the reasoning's items: `,` compressed, `;` verbose."""
+        return ";" if self.reasoning_format == "verbose" else ","
+
+    def forced_path(self, x: list[float], forced: list[int]) -> list[tuple[Node, bool]]:
+        """The path with its first len(forced) truths forced: it continues down the forced branch, where the input
+        decides the comparisons (`path(x)` when nothing is forced)."""
+        visited = forced_tree_path(lambda index: self.nodes[index].holds(x), self.comparisons, forced)
+        return [(self.nodes[index], truth) for index, truth in visited]
+
+    def flip_step(self, example: Example, reasoning: str, step: int) -> StepFlip | None:
+        """`reasoning` (the model's own, or any) with comparison `step` negated, and the output the tree implies:
+        the path follows the reasoning's own bits down to that step, takes the other branch there, and is decided
+        by the input below it. None for a text that is not a reasoning of this tree's length."""
+        parts, bits = split_steps(reasoning, self.reasoning_separator), self.parse_reasoning(reasoning)
+        if parts is None or bits is None or len(parts[0]) != self.comparisons or not 0 <= step < self.comparisons:
+            return None
+        x = example.meta["x"]
+        path = self.forced_path(x, [*bits[:step], 1 - bits[step]])
+        implied = int(path[-1][1])
+        later = self.reasoning_text(x, path, implied).split(self.reasoning_separator)[step + 1:-1]
+        return build_flip(step, parts[0], parts[1], negate_bit_item(parts[0][step]), later, implied,
+                          self.reasoning_separator)
 
     def describe(self) -> dict[str, Any]:
         """The tree in heap order: node i = [variable, op, threshold], children 2i+1 (true) and 2i+2 (false)."""

@@ -42,6 +42,7 @@ from faithex.tasks.base import (
     parse_leading_bit,
 )
 from faithex.tasks.registry import register_task
+from faithex.tasks.synthetic.interventions import StepFlip, build_flip, split_steps
 from faithex.tasks.synthetic.steps import (
     DEFAULT_REASONING_FORMAT,
     NUMBER,
@@ -219,6 +220,39 @@ class LogisticRegressionTask(Task):
             return None
         term = float(total[2]) * (1 if total[1] == "+" else -1)
         return SumClaim(term, float(total[3]), close(term, float(product[1]), self.decimals))
+
+    # -- interventions (faithex.tasks.synthetic.interventions) ----------------------------------------------------
+    #: What joins the reasoning's items, in both formats.
+    reasoning_separator = ";"
+
+    def flip_step(self, example: Example, reasoning: str, step: int) -> StepFlip | None:
+        """`reasoning` with dimension `step`'s contribution negated, and the output the classifier then implies.
+
+        The negated step writes -p (p: the product the reasoning wrote) and the previous written sum (0 before
+        the first) plus -p; the later steps are the classifier's own rounded products w_j*x_j added to that sum,
+        and the implied output is [last sum > 0]: the running sums recomputed from the forced step. A verbose step
+        keeps its written operands, so "w*x=-p" is false of them. None for a text that is not a reasoning of
+        `n_inputs` readable steps, or where the step's product is 0 (nothing to negate)."""
+        parts = split_steps(reasoning, self.reasoning_separator)
+        if parts is None or self.parse_reasoning(reasoning) is None or len(parts[0]) != self.n_inputs:
+            return None
+        read = self._verbose_claim if self.reasoning_format == "verbose" else _compressed_claim
+        claims = [read(item) for item in parts[0]]
+        if not 0 <= step < self.n_inputs or any(c is None for c in claims) or claims[step].term == 0:
+            return None
+        term = rounded(-claims[step].term, self.decimals)
+        forced = [(c.term, c.total) for c in claims[:step]]
+        forced.append((term, rounded((claims[step - 1].total if step else 0.0) + term, self.decimals)))
+        for w, v in zip(self.weights[step + 1:], example.meta["x"][step + 1:], strict=True):
+            product = rounded(w * v, self.decimals)
+            forced.append((product, rounded(forced[-1][1] + product, self.decimals)))
+        implied = int(forced[-1][1] > 0)
+        items = self.reasoning_text(example.meta["x"], forced, implied).split(self.reasoning_separator)
+        negated = items[step]
+        if self.reasoning_format == "verbose":  # the model's own operands, as it wrote them
+            operands = _VERBOSE_STEP.fullmatch(parts[0][step])
+            negated = f"{operands[1]}*{operands[2]}={negated.partition('=')[2]}"
+        return build_flip(step, parts[0], parts[1], negated, items[step + 1:-1], implied, self.reasoning_separator)
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "weights": list(self.weights)}

@@ -72,6 +72,13 @@ import numpy as np
 
 from faithex.tasks.base import Example, Task, check_int_param, parse_comma_bits
 from faithex.tasks.registry import register_task
+from faithex.tasks.synthetic.interventions import (
+    StepFlip,
+    build_flip,
+    forced_tree_path,
+    negate_bit_item,
+    split_steps,
+)
 from faithex.tasks.synthetic.steps import (
     DEFAULT_REASONING_FORMAT,
     check_reasoning_format,
@@ -374,6 +381,30 @@ class MortgageTask(Task):
         if parts is None:
             return None
         return [_verbose_step_valid(item) for item in parts[0]]
+
+    # -- interventions (faithex.tasks.synthetic.interventions) ----------------------------------------------------
+    @property
+    def reasoning_separator(self) -> str:
+        """What joins the reasoning's items: `,` compressed, `;` verbose."""
+        return ";" if self.reasoning_format == "verbose" else ","
+
+    def forced_path(self, applicant: Applicant, forced: list[int]) -> list[tuple[int, bool]]:
+        """(node, truth) with the first len(forced) truths forced; below them the applicant decides (`path`
+        when nothing is forced)."""
+        return forced_tree_path(lambda index: TREE[index].holds(applicant), self.comparisons, forced)
+
+    def flip_step(self, example: Example, reasoning: str, step: int) -> StepFlip | None:
+        """As the decision tree's: the reasoning's own bits down to `step`, the other branch there, the applicant
+        deciding below it. None for a text that is not a reasoning of this tree's depth."""
+        parts, bits = split_steps(reasoning, self.reasoning_separator), self.parse_reasoning(reasoning)
+        if parts is None or bits is None or len(parts[0]) != self.comparisons or not 0 <= step < self.comparisons:
+            return None
+        applicant = example.meta["applicant"]
+        path = self.forced_path(applicant, [*bits[:step], 1 - bits[step]])
+        implied = int(path[-1][1])
+        later = self.reasoning_text(applicant, path, implied).split(self.reasoning_separator)[step + 1:-1]
+        return build_flip(step, parts[0], parts[1], negate_bit_item(parts[0][step]), later, implied,
+                          self.reasoning_separator)
 
     def describe(self) -> dict[str, Any]:
         used = TREE[: 2**self.comparisons - 1]
