@@ -4,11 +4,13 @@
 - `label`: `score` (label log-probabilities) and `generate` (label generated and parsed)
 - `explanation`: `explain_then_score` (paper 2's explanation-first regimes: explanation generated, then labels scored)
 - `self_consistency`: paper 3's `self_consistency_<style>[_1word][_generate][_from_prediction]` (Madsen's checks)
+- `ccshap`: `cc_shap` (CC-SHAP: Shapley attributions of the input to the answer and to the explanation, compared)
 
 Importing this package registers them all in `PROTOCOLS`.
 """
 
 from faithex.protocols import explanation, label, reasoning_grounded, self_consistency  # noqa: F401  (registers them)
+from faithex.protocols import ccshap  # noqa: F401  (registers cc_shap, which runs the protocols above)
 from faithex.protocols.base import PROTOCOLS, Protocol, ProtocolContext, Sample, get_protocol, register_protocol
 
 __all__ = ["PROTOCOLS", "Protocol", "ProtocolContext", "Sample", "get_protocol", "register_protocol"]
