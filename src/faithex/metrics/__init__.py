@@ -11,6 +11,7 @@ Importing this package registers paper 1's metrics and the label metrics (macro_
 from __future__ import annotations
 
 from . import classification, faithfulness, paper1  # noqa: F401 - importing registers the metrics
+from . import ccshap  # noqa: F401 - registers cc_shap and cc_shap_random
 from .classification import confusion_matrix
 from .comparison import MisalignedSamplesError, align_by_id, compare, summarise_seeds
 from .evaluate import applicable_metrics, evaluate_samples, per_example, summarise_metric
