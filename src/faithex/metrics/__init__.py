@@ -5,12 +5,14 @@ results.json and the reports use; `confusion_matrix(samples, labels)` is stored 
 `compare(samples_a, samples_b)` tests two cells on the same test items (exact McNemar and Newcombe's interval for 0/1
 metrics, permutation tests otherwise); `seed_summary` and `paired_seed_test` summarise and compare regimes across
 training seeds; `holm_adjust` adjusts a family of p-values and `mde_paired_*` give the smallest detectable effect.
-Importing this package registers paper 1's metrics and the label metrics (macro_f1, recall/<label>).
+Importing this package registers paper 1's metrics (and its reasoning interventions', `interventions`) and the label
+metrics (macro_f1, recall/<label>).
 """
 
 from __future__ import annotations
 
 from . import classification, faithfulness, paper1  # noqa: F401 - importing registers the metrics
+from . import interventions  # noqa: F401 - registers the reasoning interventions' metrics (paper 1)
 from . import ccshap  # noqa: F401 - registers cc_shap and cc_shap_random
 from .classification import confusion_matrix
 from .comparison import MisalignedSamplesError, align_by_id, compare, summarise_seeds

@@ -1,6 +1,7 @@
 """Protocols: how a trained model is asked over test examples (each yields samples batch by batch).
 
 - `reasoning_grounded`: paper 1's `direct` and `two_step`
+- `interventions`: paper 1's `reasoning_interventions` (the own reasoning changed: does the answer follow?)
 - `label`: `score` (label log-probabilities) and `generate` (label generated and parsed)
 - `explanation`: `explain_then_score` (paper 2's explanation-first regimes: explanation generated, then labels scored)
 - `self_consistency`: paper 3's `self_consistency_<style>[_1word][_generate][_from_prediction]` (Madsen's checks)
@@ -10,6 +11,7 @@ Importing this package registers them all in `PROTOCOLS`.
 """
 
 from faithex.protocols import explanation, label, reasoning_grounded, self_consistency  # noqa: F401  (registers them)
+from faithex.protocols import interventions  # noqa: F401  (registers reasoning_interventions)
 from faithex.protocols import ccshap  # noqa: F401  (registers cc_shap, which runs the protocols above)
 from faithex.protocols.base import PROTOCOLS, Protocol, ProtocolContext, Sample, get_protocol, register_protocol
 

@@ -1,0 +1,112 @@
+"""Paper 1's reasoning interventions as a protocol (after Lanham et al. 2023): `reasoning_interventions`.
+
+For any regime with a reasoning turn (`joint_reasoning`, or any regime whose kinds include reasoning and answer),
+per test example: the model's own reasoning is generated (as `two_step` does), then the answer is *scored* (label
+log-probabilities, `faithex.lm.scoring.label_scores`: no parse failures) and the explanation generated, after the
+own reasoning, the gold reasoning, the reasoning with a mistake at each step (the model continues it), the conflict,
+the reasoning cut after each step, and a filler; what each is and what it costs per item:
+`faithex.faithfulness.interventions`, which runs the decision logic on the callables this module builds from the
+model (`model_asker`). Samples keep paper 1's `outputs`/`parsed` for the own reasoning (so its metrics apply), and an
+`interventions` record that the metrics of `faithex.metrics.interventions` read.
+
+Other settings are one line of Python, e.g. the last step only and no explanations:
+`register_protocol(ReasoningInterventions("reasoning_interventions_last", Settings(steps="last", explain=())))`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from faithex.faithfulness.interventions import Asker, Request, Settings, run_interventions
+from faithex.protocols.base import (
+    Protocol,
+    ProtocolContext,
+    Sample,
+    decode_prompt,
+    length_sorted_batches,
+    register_protocol,
+    sample_record,
+)
+from faithex.protocols.reasoning_grounded import _budgets
+from faithex.regimes.base import Regime
+from faithex.tasks.base import Example
+
+
+class ReasoningInterventions(Protocol):
+    """The interventions of `faithex.faithfulness.interventions` with fixed `settings`."""
+
+    def __init__(self, name: str = "reasoning_interventions", settings: Settings = Settings(),
+                 description: str = "paper 1: the own reasoning changed (mistakes, conflicts, cuts, filler, gold); "
+                                    "do the answer and the explanation follow? (Lanham et al. 2023)") -> None:
+        self.name, self.settings, self.description = name, settings, description
+
+    def supports(self, regime: Regime) -> bool:
+        needed = {"reasoning", "answer"} | ({"explanation"} if self.settings.explain else set())
+        return needed <= set(regime.kinds)
+
+    def steps(self, regime: Regime) -> int:
+        return 3 + bool(self.settings.explain)  # own reasoning, continuations, answers (, explanations)
+
+    def run(self, ctx: ProtocolContext, examples: Sequence[Example]) -> Iterator[list[Sample]]:
+        from faithex.lm.generation import render  # torch: imported when a model is asked, not at start-up
+
+        asker = model_asker(ctx)
+        first = [render(ctx.tokenizer, ctx.regime.prompt("reasoning", ctx.task, e, ctx.options)) for e in examples]
+        for batch in length_sorted_batches([len(p) for p in first], ctx.batch_size):
+            chosen = [examples[i] for i in batch]
+            outcomes = run_interventions(ctx.task, chosen, asker, self.settings, on_phase=ctx.on_batch)
+            yield [sample_record(ctx, self.name, e, self._prompts(ctx, e, o.outputs), o.outputs, o.parsed,
+                                 interventions=o.interventions) for e, o in zip(chosen, outcomes)]
+
+    def _prompts(self, ctx: ProtocolContext, example: Example, outputs: dict) -> dict[str, str]:
+        """The prompts of the own reasoning, answer and explanation as sent (the intervened ones differ only in the
+        reasoning turn, which the `interventions` record holds)."""
+        from faithex.lm.generation import render
+
+        kinds = ["reasoning", "answer"] + (["explanation"] if outputs.get("explanation") is not None else [])
+        return {kind: decode_prompt(ctx.tokenizer, render(ctx.tokenizer, ctx.regime.prompt(
+            kind, ctx.task, example, ctx.options, None if kind == "reasoning" else outputs["reasoning"])))
+            for kind in kinds}
+
+
+def continuation_prompt(tokenizer, messages: list[dict[str, str]], prefix: str) -> list[int]:
+    """Token ids of the conversation, the assistant's turn header, then `prefix` as the start of its answer (the
+    model continues it); tokenised together, as the model would read its own text. `prefix` "": `render`'s ids."""
+    text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    return tokenizer(text + prefix, add_special_tokens=False)["input_ids"]
+
+
+def model_asker(ctx: ProtocolContext) -> Asker:
+    """The `Asker` of a protocol context: greedy generation for reasonings and explanations, label scoring for
+    answers, each request routed to the regime's adapter for its kind and batched by `ctx.batch_size`."""
+    from faithex.lm.generation import generate, render
+    from faithex.lm.scoring import label_scores
+
+    tokenizer, regime, task, options = ctx.tokenizer, ctx.regime, ctx.task, ctx.options
+    budgets = _budgets(ctx)
+    common = dict(batch_size=ctx.batch_size, precision=ctx.precision)
+
+    def continue_reasoning(requests: Sequence[Request]) -> list[str]:
+        ctx.activate("reasoning")
+        prompts = [continuation_prompt(tokenizer, regime.prompt("reasoning", task, e, options), prefix)
+                   for e, prefix in requests]
+        return generate(ctx.model, tokenizer, prompts, budgets["reasoning"], **common)
+
+    def answer_scores(requests: Sequence[Request]):
+        ctx.activate("answer")
+        prompts = [render(tokenizer, regime.prompt("answer", task, e, options, r)) for e, r in requests]
+        names = [task.answer_text(label) for label in task.labels]
+        return label_scores(ctx.model, tokenizer, prompts, names, closing=regime.label_closing, **common).summed.numpy()
+
+    def explain(requests: Sequence[Request]) -> list[str]:
+        ctx.activate("explanation")
+        prompts = [render(tokenizer, regime.prompt("explanation", task, e, options, r)) for e, r in requests]
+        return generate(ctx.model, tokenizer, prompts, budgets["explanation"], **common)
+
+    def count_tokens(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    return Asker(continue_reasoning, answer_scores, explain, count_tokens)
+
+
+REASONING_INTERVENTIONS = register_protocol(ReasoningInterventions())
