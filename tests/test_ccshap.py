@@ -305,9 +305,10 @@ def test_an_empty_explanation_gets_no_score_and_says_why(tiny, written, monkeypa
         assert -1.0 <= sample["cc_shap"]["random_score"] <= 1.0
 
 
-def test_teacher_forced_log_probabilities_equal_one_unpadded_pass_per_row(tiny):
+def test_teacher_forced_log_probabilities_equal_one_unpadded_pass_per_row(tiny, monkeypatch):
     import torch
 
+    import faithex.protocols.ccshap
     from faithex.protocols.ccshap import continuation_logprobs
 
     model, tokenizer = tiny
@@ -321,6 +322,9 @@ def test_teacher_forced_log_probabilities_equal_one_unpadded_pass_per_row(tiny):
             logprobs = model(input_ids=ids).logits[0].log_softmax(-1)
         expected = [logprobs[len(context) - 1 + j, token].item() for j, token in enumerate(continuation)]
         np.testing.assert_allclose(got[row], expected, atol=1e-5)
+    monkeypatch.setattr(faithex.protocols.ccshap, "MAX_SCORED_POSITIONS", 1)  # a long output: one row per pass
+    np.testing.assert_allclose(continuation_logprobs(model, tokenizer, contexts, continuation, batch_size=2), got,
+                               atol=1e-5)
 
 
 def test_answer_and_explanation_ratios_equal_captums_shapley_values(tiny, written):

@@ -60,6 +60,9 @@ from faithex.tasks.base import Example
 
 #: The output kinds whose attributions are compared: the answer's first, then the explanation's.
 OUTPUTS = ("answer", "explanation")
+#: Output positions scored per forward pass at most: their logits take positions x vocabulary floats (2048 x 49k,
+#: the default model's vocabulary: 400 MB in fp32), so a long explanation is scored in fewer rows per pass.
+MAX_SCORED_POSITIONS = 2048
 
 
 @dataclass
@@ -224,9 +227,9 @@ class TargetScorer:
 def continuation_logprobs(model, tokenizer, contexts: Sequence[Sequence[int]], continuation: Sequence[int],
                           batch_size: int = 32, precision: str = "fp32") -> np.ndarray:
     """Per-token log-probabilities (len(contexts), len(continuation)) of the same `continuation` teacher-forced
-    after each context, `batch_size` rows per forward pass. Rows are right-padded (causal attention: real tokens
-    never see the padding, so no position ids are needed) and the language-model head runs only where an output
-    token is predicted."""
+    after each context, `batch_size` rows per forward pass (fewer for a long output: `MAX_SCORED_POSITIONS`). Rows
+    are right-padded (causal attention: real tokens never see the padding, so no position ids are needed) and the
+    language-model head runs only where an output token is predicted."""
     import torch
 
     from faithex.lm.generation import autocast
@@ -236,6 +239,7 @@ def continuation_logprobs(model, tokenizer, contexts: Sequence[Sequence[int]], c
     width = len(continuation)
     out = np.zeros((len(contexts), width))
     targets = torch.tensor(list(continuation), dtype=torch.long, device=device)
+    batch_size = max(1, min(batch_size, MAX_SCORED_POSITIONS // max(width, 1)))
     for first in range(0, len(contexts), batch_size):
         rows = [list(c) + list(continuation[:-1]) for c in contexts[first:first + batch_size]]
         longest = max(len(r) for r in rows)
