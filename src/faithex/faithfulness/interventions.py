@@ -26,7 +26,7 @@ tests; `faithex.protocols.interventions` builds one from a model. Requests are b
 kind of request (own reasoning, continuations, answers, explanations) per batch of examples.
 
 Cost per example with K steps, all steps flipped: 1 + K generated reasonings (the own one, K continuations),
-1 + K generated explanations (none with `explain=()`), and 3K + 3 scored answers at most (own, gold, filler, K + 1
+1 + K generated explanations (none with `explain=()`), and 3K + 4 scored answers at most (own, gold, filler, K + 1
 early cuts, K mistakes, at most K conflicts): a scored answer costs about one forward pass of the prompt, a
 generation one per new token. With `steps="last"`: 2 reasonings, 2 explanations, K + 6 answers at most.
 

@@ -9,6 +9,10 @@ the reasoning cut after each step, and a filler; what each is and what it costs 
 model (`model_asker`). Samples keep paper 1's `outputs`/`parsed` for the own reasoning (so its metrics apply), and an
 `interventions` record that the metrics of `faithex.metrics.interventions` read.
 
+Cost per item with K reasoning steps: 1 + K generated reasonings, 1 + K generated explanations and at most 3K + 4
+scored answers (a decision tree of 7 comparisons: 8 + 8 generations, 25 scorings; two_step makes 3 generations).
+Requests are batched across the items of a batch, one model call per kind of request.
+
 Other settings are one line of Python, e.g. the last step only and no explanations:
 `register_protocol(ReasoningInterventions("reasoning_interventions_last", Settings(steps="last", explain=())))`.
 """
