@@ -164,10 +164,11 @@ def test_evaluate_defaults_to_all_metrics():
     written = {**REASONING[0], "parsed": {**REASONING[0]["parsed"], "explanation_steps": [True, False],
                                           "reasoning_steps": [True]}}
     out = evaluate_samples(TABLE + REASONING + [{**written, "id": "steps"}])
-    # every metric that reads what these samples hold; those that read fields paper 1 never writes (an ordinal
-    # scale, self-consistency checks, ERASER scores) are left out rather than reported as all-NaN columns
+    # every metric that reads what these samples hold; those that read fields two_step never writes (an ordinal
+    # scale, self-consistency checks, ERASER scores, reasoning interventions) are left out rather than reported as
+    # all-NaN columns
     other_papers = {name for name in list_metrics()
-                    if any(path == "scale" or path.split(".")[0] in ("self_consistency", "eraser")
+                    if any(path == "scale" or path.split(".")[0] in ("self_consistency", "eraser", "interventions")
                            for path in get_metric(name).requires)}
     assert other_papers and set(out) == set(list_metrics()) - other_papers
     for result in out.values():
