@@ -449,3 +449,21 @@ def test_reasoning_interventions_through_faithex_run(tiny_model_dir, tmp_path):
     readable = any(s["interventions"]["mistakes"] for s in samples)
     assert ("mistake_answer_follow" in cell["metrics"]) == readable
     assert json.loads((tmp_path / "results.json").read_text())["cells"][0]["protocol"] == "reasoning_interventions"
+
+
+def test_protocol_asks_only_regimes_with_a_reasoning_turn():
+    from faithex.errors import ConfigError
+    from faithex.protocols import get_protocol
+    from faithex.protocols.interventions import ReasoningInterventions
+    from faithex.regimes import get_regime
+    from faithex.runner import parse_experiment
+
+    protocol = get_protocol("reasoning_interventions")
+    assert protocol.supports(get_regime("joint_reasoning"))
+    assert not any(protocol.supports(get_regime(name)) for name in ("joint", "separate", "label_only"))
+    # without explanations, only a reasoning turn and an answer are needed
+    answers_only = ReasoningInterventions("answers_only", Settings(explain=()))
+    assert answers_only.steps(get_regime("joint_reasoning")) == 3
+    with pytest.raises(ConfigError, match="reasoning_interventions"):
+        parse_experiment({"name": "x", "tasks": [{"name": "decision_tree"}], "configurations": ["joint"],
+                          "protocols": ["reasoning_interventions"]})
