@@ -221,8 +221,8 @@ class Sources:
 
 def select(document, kind: str, args: str):
     """The one object a selector names: cell(task/regime/protocol/seed), summary(task/regime/protocol),
-    cmp(task/regime/metric/seed), verdict(claim/setting/regime/protocol; vs=, seed=), task(name). Positional arguments may stop early or be *; key=value matches any
-    key (protocol=..., baseline=...)."""
+    cmp(task/regime/metric/seed), verdict(claim/setting/regime/protocol; vs=, seed=), task(name). Positional
+    arguments may stop early or be *; key=value matches any key (protocol=..., baseline=...)."""
     if kind == "task":
         tasks = document.get("tasks", {})
         if args not in tasks:

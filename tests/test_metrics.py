@@ -165,10 +165,11 @@ def test_evaluate_defaults_to_all_metrics():
                                           "reasoning_steps": [True]}}
     out = evaluate_samples(TABLE + REASONING + [{**written, "id": "steps"}])
     # every metric that reads what these samples hold; those that read fields two_step never writes (an ordinal
-    # scale, self-consistency checks, ERASER scores, reasoning interventions, CC-SHAP) are left out rather than reported as
-    # all-NaN columns
+    # scale, self-consistency checks, ERASER scores, reasoning interventions, CC-SHAP) are left out rather than
+    # reported as all-NaN columns
     other_papers = {name for name in list_metrics()
-                    if any(path == "scale" or path.split(".")[0] in ("self_consistency", "eraser", "interventions", "cc_shap")
+                    if any(path == "scale" or path.split(".")[0] in ("self_consistency", "eraser", "interventions",
+                                                                     "cc_shap")
                            for path in get_metric(name).requires)}
     assert other_papers and set(out) == set(list_metrics()) - other_papers
     for result in out.values():

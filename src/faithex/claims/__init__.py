@@ -22,6 +22,7 @@ from .verdicts import RegimeInfo, Run, decide, guards, judge, regime_infos, sett
 __all__ = [
     "CLAIMS", "ITEMS_FILE", "Claim", "ClaimSpec", "Guard", "Items", "RegimeInfo", "Run", "Side", "SideSpec",
     "UnknownClaimError", "cell_items", "decide", "experiment_claims", "get_claim", "guard", "guard_from_confusion",
-    "guards", "judge", "not_applicable_by_construction", "regime_infos", "read_items", "register_claim", "settings", "verdicts",
+    "guards", "judge", "not_applicable_by_construction", "read_items", "regime_infos", "register_claim", "settings",
+    "verdicts",
     "write_items",
 ]

@@ -1,6 +1,6 @@
 """One paper's central comparison on the default model, sized for a 2-core CPU: trains, evaluates and prints the
-results and the verdicts on the paper's claims (`faithex.claims`). `faithex demo` (= `make demo`) runs paper 1; `faithex demo paper2`
-paper 2; `faithex demo paper3` paper 3."""
+results and the verdicts on the paper's claims (`faithex.claims`). `faithex demo` (= `make demo`) runs paper 1;
+`faithex demo paper2` paper 2; `faithex demo paper3` paper 3."""
 
 from __future__ import annotations
 

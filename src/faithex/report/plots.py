@@ -76,7 +76,8 @@ def paper1_figure(results: dict[str, Any], path: str | Path | None = None):
         for k, (label, metric) in enumerate(PAPER1_BARS):
             values = [_shown(results, cells[c], metric) for c in configs]
             _bars(ax, [i + (k - 1) * width for i in range(len(configs))], values, width, label=label)
-        ax.axhline(results["tasks"][task_name]["chance_level"], color="black", linestyle="--", linewidth=1, label="chance")
+        ax.axhline(results["tasks"][task_name]["chance_level"], color="black", linestyle="--", linewidth=1,
+                   label="chance")
         ax.set_xticks(range(len(configs)), configs, rotation=20, ha="right", fontsize=8)
         ax.set_title(task_name, fontsize=10)
         ax.set_ylim(0, 1.05)
