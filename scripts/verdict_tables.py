@@ -107,9 +107,9 @@ def table(paper: str) -> str:
     lines.append("")
     if skipped:
         listed = "; ".join(f"`{run}` {claim} x {count}" for (run, claim), count in skipped.items())
-        lines += [f"Not applicable (not listed): {listed}. Each is a Madsen attribution or redaction check of a "
-                  "classifier never taught \"unknown\", or cells trained in different precisions "
-                  "(the run's results.json says which).", ""]
+        lines += [f"Not applicable (not listed): {listed}. Each says why in its run's results.json: a Madsen "
+                  "attribution or redaction check of a classifier never taught \"unknown\", cells trained in different "
+                  "precisions, or layers below the adapted ones.", ""]
     return "\n".join(lines)
 
 

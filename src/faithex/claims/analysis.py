@@ -74,12 +74,12 @@ def analysis_entries(folder: str, analysis: Mapping[str, Any], against: Mapping[
     if run.regime(meta["regime"]).name not in EXPLANATION_REGIMES or meta.get("base") or other.get("base"):
         return []
     task = analysis.get("task")
-    treatment, baseline = (meta["regime"], f"logit lens ({folder})"), (other["regime"], f"logit lens ({folder})")
+    treatment, baseline = (meta["regime"], "logit_lens"), (other["regime"], "logit_lens")
     setting = Setting(task, treatment, baseline, (meta.get("seed", 0),))
     values_t, values_b = _aligned(analysis, against)
     entries = []
     for claim in layer_claims():
-        entry = _entry(claim, setting, run)
+        entry = {**_entry(claim, setting, run), "analysis": folder}
         entry["provenance"]["precision"] = meta.get("precision")
         untrained = [f"{regime}/score/s{meta.get('seed', 0)}" for regime in (meta["regime"], other["regime"])
                      if _untrained(run, task, regime, meta.get("seed", 0))]
