@@ -401,3 +401,18 @@ def test_a_layer_analysis_of_the_label_only_adapter_against_another_is_no_eviden
     analyses = [("a", layer_analysis("label_only", flat, flat), layer_analysis("label_explanation", flat, flat))]
     judged = judge(layer_run(top_layers=None), None, None, "t", analyses)
     assert not [v for v in judged["verdicts"] if v["claim"] in ("paper2.middle_layer_entropy", "paper2.sharper_output")]
+
+
+@pytest.mark.parametrize("entry, message", [
+    ("{id: mine, treatment: {regime: joint}}", "needs statement and metric"),
+    ("{id: mine, statement: s, metric: answer_accuracy, treatment: {regime: jiont}, baseline: {regime: joint}}",
+     "names regime 'jiont', which this experiment does not have"),
+])
+def test_a_claim_that_cannot_be_tested_is_refused_before_anything_runs(tmp_path, entry, message):
+    from faithex.runner import load_experiment
+
+    path = tmp_path / "e.yaml"
+    path.write_text(f"name: e\ntasks: [{{name: decision_tree}}]\nregimes: [joint, joint_reasoning]\nclaims:\n"
+                    f"  - {entry}\n")
+    with pytest.raises(ConfigError, match=message):
+        load_experiment(path)

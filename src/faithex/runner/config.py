@@ -131,6 +131,20 @@ class Experiment(BaseModel):
             self.configurations = None
         return self
 
+    @model_validator(mode="after")
+    def _claims_name_this_experiments_regimes(self) -> "Experiment":
+        """Every claim builds (a new one has its statement and metric) and names regimes of this experiment, so a
+        typo fails before training rather than leaving the claim without a verdict at the end."""
+        known = {name for spec in self.regime_specs() for name in (spec.key, spec.name)}
+        for spec in self.claims:
+            spec.claim()
+            sides = [spec.treatment] + ([spec.baseline] if spec.baseline else [])
+            missing = [side.regime for side in sides if side.regime not in known]
+            if missing:
+                raise ValueError(f"claim '{spec.id}' names regime '{missing[0]}', which this experiment does not "
+                                 f"have (its regimes: {', '.join(sorted(known))})")
+        return self
+
     @field_validator("train")
     @classmethod
     def _checked_train(cls, values: dict[str, Any]) -> dict[str, Any]:
