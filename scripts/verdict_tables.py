@@ -47,8 +47,9 @@ def selector(verdict: dict) -> str:
 
 
 def signed(value: float, digits: int) -> str:
+    """A signed figure; a zero after rounding has no sign (as every table of the reports writes it)."""
     text = f"{value:+.{digits}f}"
-    return text.replace("-", "+", 1) if float(text) == 0 else text
+    return f"{0:.{digits}f}" if float(text) == 0 else text
 
 
 def significant(p: float) -> str:
