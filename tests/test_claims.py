@@ -416,3 +416,17 @@ def test_a_claim_that_cannot_be_tested_is_refused_before_anything_runs(tmp_path,
                     f"  - {entry}\n")
     with pytest.raises(ConfigError, match=message):
         load_experiment(path)
+
+
+def test_with_several_seeds_each_item_is_averaged_over_the_seeds_both_sides_have():
+    nan = float("nan")
+    cells = [cell(r, p, seed) for seed in (0, 1) for r, p in (("joint", "direct"), ("joint_reasoning", "two_step"))]
+    # item 0 has no treatment value in seed 1: its baseline's seed-1 value (1) must not enter its mean
+    items = Items([item_cell("joint", "direct", 0, answer_accuracy=[0, 0, 0, 0], alignment_rate=[0, 0, 0, 0]),
+                   item_cell("joint", "direct", 1, answer_accuracy=[1, 0, 0, 0], alignment_rate=[1, 0, 0, 0]),
+                   item_cell("joint_reasoning", "two_step", 0, answer_accuracy=[1, 1, 0, 0],
+                             alignment_rate=[1, 1, 0, 0]),
+                   item_cell("joint_reasoning", "two_step", 1, answer_accuracy=[nan, 1, 0, 0],
+                             alignment_rate=[nan, 1, 0, 0])])
+    v = verdict_of(judge({"experiment": "t", "cells": cells}, None, items), "paper1.answer_accuracy")
+    assert v["n"] == 4 and v["effect"] == pytest.approx((1 + 1 + 0 + 0) / 4)

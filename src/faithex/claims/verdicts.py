@@ -291,7 +291,10 @@ def _paired(claim: Claim, setting: Setting, values_t: np.ndarray, values_b: np.n
         keep = ~(np.isnan(values_t[:, j]) | np.isnan(values_b[:, j]))
         per_seed.append({"seed": seed, "effect": _mean(values_t[keep, j] - values_b[keep, j]),
                          "n": int(keep.sum())})
-    mean_t, mean_b = _nanmean_rows(values_t), _nanmean_rows(values_b)
+    # an item's values are averaged over the seeds where both sides have one, so both means rest on the same seeds
+    both = ~(np.isnan(values_t) | np.isnan(values_b))
+    mean_t = _nanmean_rows(np.where(both, values_t, np.nan))
+    mean_b = _nanmean_rows(np.where(both, values_b, np.nan))
     keep = ~(np.isnan(mean_t) | np.isnan(mean_b))
     a, b = mean_t[keep], mean_b[keep]
     n = int(keep.sum())
