@@ -13,10 +13,20 @@ effect).
 from __future__ import annotations
 
 from . import papers  # noqa: F401 - importing registers the papers' claims
-from .base import CLAIMS, Claim, ClaimSpec, Side, SideSpec, UnknownClaimError, experiment_claims, get_claim, \
-    register_claim
+from .base import (
+    CLAIMS,
+    Claim,
+    ClaimSpec,
+    Side,
+    SideSpec,
+    UnknownClaimError,
+    experiment_claims,
+    get_claim,
+    register_claim,
+)
 from .guards import Guard, guard, guard_from_confusion, not_applicable_by_construction
-from .items import FILE_NAME as ITEMS_FILE, Items, cell_items, read_items, write_items
+from .items import FILE_NAME as ITEMS_FILE
+from .items import Items, cell_items, read_items, write_items
 from .verdicts import RegimeInfo, Run, decide, guards, judge, regime_infos, settings, verdicts
 
 __all__ = [

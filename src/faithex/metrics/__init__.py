@@ -11,9 +11,9 @@ metrics (macro_f1, recall/<label>).
 
 from __future__ import annotations
 
-from . import classification, faithfulness, paper1  # noqa: F401 - importing registers the metrics
-from . import interventions  # noqa: F401 - registers the reasoning interventions' metrics (paper 1)
-from . import ccshap  # noqa: F401 - registers cc_shap and cc_shap_random
+# importing registers the metrics: paper 1's, the label metrics, faithfulness (Madsen, ERASER), the reasoning
+# interventions' and CC-SHAP's
+from . import ccshap, classification, faithfulness, interventions, paper1  # noqa: F401
 from .classification import confusion_matrix
 from .comparison import MisalignedSamplesError, align_by_id, compare, summarise_seeds
 from .evaluate import applicable_metrics, evaluate_samples, per_example, summarise_metric

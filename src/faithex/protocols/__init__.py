@@ -10,9 +10,15 @@
 Importing this package registers them all in `PROTOCOLS`.
 """
 
-from faithex.protocols import explanation, label, reasoning_grounded, self_consistency  # noqa: F401  (registers them)
-from faithex.protocols import interventions  # noqa: F401  (registers reasoning_interventions)
-from faithex.protocols import ccshap  # noqa: F401  (registers cc_shap, which runs the protocols above)
+# importing registers them (cc_shap runs a regime's own protocol first, looked up when it runs)
+from faithex.protocols import (  # noqa: F401
+    ccshap,
+    explanation,
+    interventions,
+    label,
+    reasoning_grounded,
+    self_consistency,
+)
 from faithex.protocols.base import PROTOCOLS, Protocol, ProtocolContext, Sample, get_protocol, register_protocol
 
 __all__ = ["PROTOCOLS", "Protocol", "ProtocolContext", "Sample", "get_protocol", "register_protocol"]

@@ -5,8 +5,13 @@ generalisation grid (regime x task x style) of each."""
 from __future__ import annotations
 
 from faithex.report.html import ReportContext
-from faithex.report.plots import FAITHFULNESS, faithfulness_cells, faithfulness_figure, faithfulness_not_applicable, \
-    generalisation_figure
+from faithex.report.plots import (
+    FAITHFULNESS,
+    faithfulness_cells,
+    faithfulness_figure,
+    faithfulness_not_applicable,
+    generalisation_figure,
+)
 from faithex.report.sections import register_section
 from faithex.report.tables import has_metric
 
