@@ -430,3 +430,31 @@ def test_with_several_seeds_each_item_is_averaged_over_the_seeds_both_sides_have
                              alignment_rate=[nan, 1, 0, 0])])
     v = verdict_of(judge({"experiment": "t", "cells": cells}, None, items), "paper1.answer_accuracy")
     assert v["n"] == 4 and v["effect"] == pytest.approx((1 + 1 + 0 + 0) / 4)
+
+
+def test_a_broken_layer_analysis_is_one_clear_error_for_faithex_report(tmp_path):
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from faithex.cli.main import app
+
+    run_dir = tmp_path / "paper2-text"
+    shutil.copytree(ROOT / "docs" / "runs" / "paper2-text", run_dir)
+    (run_dir / "analysis-tweets" / "against.json").write_text("{not json")
+    result = CliRunner().invoke(app, ["report", str(run_dir), "--no-html"])
+    assert result.exit_code == 2 and "against.json: not a readable JSON file" in result.output
+
+
+def test_the_runner_leaves_out_an_unreadable_layer_analysis_with_a_warning(tmp_path):
+    from types import SimpleNamespace
+
+    from faithex.runner.run import run_analyses
+
+    (tmp_path / "stray").mkdir()
+    for name in ("analysis.json", "against.json"):
+        (tmp_path / "stray" / name).write_text("{not json")
+    said = []
+    plan = SimpleNamespace(run_dir=SimpleNamespace(root=tmp_path))
+    assert run_analyses(plan, SimpleNamespace(message=said.append)) == []
+    assert said and "layer analyses left out of the verdicts" in said[0] and "analysis.json" in said[0]

@@ -52,12 +52,15 @@ def analysis_pairs(root: Path) -> list[tuple[str, dict[str, Any], dict[str, Any]
 
 
 def _read(path: Path) -> dict[str, Any]:
+    """A layer analysis file; anything else is a RunDirectoryError naming it (a user's file in a run directory)."""
+    from faithex.errors import RunDirectoryError
+
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError as error:
-        raise ValueError(f"{path}: not JSON ({error})") from None
-    if "per_example" not in data or "meta" not in data:
-        raise ValueError(f"{path}: not a faithex layer analysis (no per_example or meta)")
+    except (OSError, ValueError) as error:
+        raise RunDirectoryError(f"{path}: not a readable JSON file ({error})") from None
+    if not isinstance(data, dict) or "per_example" not in data or "meta" not in data:
+        raise RunDirectoryError(f"{path}: not a faithex layer analysis (no per_example or meta)")
     return data
 
 

@@ -50,9 +50,8 @@ def judged_results(run_dir: Path) -> dict:
     try:
         config = yaml.safe_load(folder.config.read_text(encoding="utf-8")) if folder.config.is_file() else None
         items = read_items(folder.items)
-        analyses = analysis_pairs(folder.root)
     except (yaml.YAMLError, ValueError) as error:
         raise RunDirectoryError(f"{run_dir}: {error}") from None
-    judge(results, config, items, Path(run_dir).name, analyses)
+    judge(results, config, items, Path(run_dir).name, analysis_pairs(folder.root))
     write_json(folder.results, results)
     return results

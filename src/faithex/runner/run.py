@@ -22,7 +22,7 @@ import yaml
 
 from faithex.claims import Items, cell_items, judge, write_items
 from faithex.claims.analysis import analysis_pairs
-from faithex.errors import ConfigError, RunDirectoryError
+from faithex.errors import ConfigError, FaithexError, RunDirectoryError
 from faithex.explanations import with_explanations
 from faithex.io import append_jsonl, atomic_write_text, read_complete_jsonl, read_jsonl, write_json, write_jsonl
 from faithex.protocols import ProtocolContext, get_protocol
@@ -263,11 +263,20 @@ def run_plan(plan: Plan, reporter: Reporter) -> dict[str, Any]:
         write_items(plan.run_dir.items, items)
         write_json(plan.run_dir.results, results)
     add_summaries(results, plan)
-    judge(results, plan.experiment.model_dump(), Items(items), plan.run_dir.root.name,
-          analysis_pairs(plan.run_dir.root))
+    judge(results, plan.experiment.model_dump(), Items(items), plan.run_dir.root.name, run_analyses(plan, reporter))
     results["seconds"] = round(time.perf_counter() - started, 1)
     write_json(plan.run_dir.results, results)
     return results
+
+
+def run_analyses(plan: Plan, reporter: Reporter) -> list[tuple[str, Any, Any]]:
+    """The layer analyses in the run directory (paper 2's layer claims); an unreadable one is reported and left out
+    rather than ending a run whose cells are all done."""
+    try:
+        return analysis_pairs(plan.run_dir.root)
+    except FaithexError as error:
+        reporter.message(f"warning: layer analyses left out of the verdicts: {error}")
+        return []
 
 
 def earlier_results(results_path: Path) -> dict[str, Any]:
