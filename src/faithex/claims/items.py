@@ -76,8 +76,9 @@ def read_items(path: Path) -> "Items | None":
     if not path.is_file():
         return None
     data = json.loads(path.read_text(encoding="utf-8"))
-    if data.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a faithex per-item file (format {data.get('format')!r})")
+    found = data.get("format") if isinstance(data, dict) else type(data).__name__
+    if found != FORMAT:
+        raise ValueError(f"{path}: not a faithex per-item file (format {found!r})")
     return Items(data["cells"])
 
 
