@@ -31,7 +31,7 @@ from faithex.protocols.base import (
     register_protocol,
     sample_record,
 )
-from faithex.protocols.reasoning_grounded import _budgets
+from faithex.protocols.reasoning_grounded import output_budgets
 from faithex.regimes.base import Regime
 from faithex.tasks.base import Example
 
@@ -87,7 +87,7 @@ def model_asker(ctx: ProtocolContext) -> Asker:
     from faithex.lm.scoring import label_scores
 
     tokenizer, regime, task, options = ctx.tokenizer, ctx.regime, ctx.task, ctx.options
-    budgets = _budgets(ctx)
+    budgets = output_budgets(ctx)
     common = dict(batch_size=ctx.batch_size, precision=ctx.precision)
 
     def continue_reasoning(requests: Sequence[Request]) -> list[str]:

@@ -40,7 +40,7 @@ class AnswerAndExplanation(Protocol):
     def run(self, ctx: ProtocolContext, examples: Sequence[Example]) -> Iterator[list[Sample]]:
         from faithex.lm.generation import render  # torch: imported when a model is asked, not at start-up
 
-        budgets = _budgets(ctx)
+        budgets = output_budgets(ctx)
         first = "reasoning" if self.with_reasoning else "answer"
         first_prompts = [render(ctx.tokenizer, ctx.regime.prompt(first, ctx.task, e, ctx.options)) for e in examples]
         for batch in length_sorted_batches([len(p) for p in first_prompts], ctx.batch_size):
@@ -83,7 +83,7 @@ class AnswerAndExplanation(Protocol):
         return sample_record(ctx, self.name, example, sent, outputs, parsed)
 
 
-def _budgets(ctx: ProtocolContext) -> dict[str, int]:
+def output_budgets(ctx: ProtocolContext) -> dict[str, int]:
     """Output budgets per kind, from the training targets (answers: the label texts)."""
     tokenizer, task = ctx.tokenizer, ctx.task
     return {

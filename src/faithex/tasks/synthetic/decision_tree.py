@@ -39,13 +39,7 @@ from faithex.tasks.base import (
     parse_leading_bit,
 )
 from faithex.tasks.registry import register_task
-from faithex.tasks.synthetic.interventions import (
-    StepFlip,
-    build_flip,
-    forced_tree_path,
-    negate_bit_item,
-    split_steps,
-)
+from faithex.tasks.synthetic.interventions import StepFlip, flip_tree_step, forced_tree_path
 from faithex.tasks.synthetic.steps import (
     DEFAULT_REASONING_FORMAT,
     NUMBER,
@@ -211,15 +205,7 @@ class DecisionTreeTask(Task):
         """`reasoning` (the model's own, or any) with comparison `step` negated, and the output the tree implies:
         the path follows the reasoning's own bits down to that step, takes the other branch there, and is decided
         by the input below it. None for a text that is not a reasoning of this tree's length."""
-        parts, bits = split_steps(reasoning, self.reasoning_separator), self.parse_reasoning(reasoning)
-        if parts is None or bits is None or len(parts[0]) != self.comparisons or not 0 <= step < self.comparisons:
-            return None
-        x = example.meta["x"]
-        path = self.forced_path(x, [*bits[:step], 1 - bits[step]])
-        implied = int(path[-1][1])
-        later = self.reasoning_text(x, path, implied).split(self.reasoning_separator)[step + 1:-1]
-        return build_flip(step, parts[0], parts[1], negate_bit_item(parts[0][step]), later, implied,
-                          self.reasoning_separator)
+        return flip_tree_step(self, example.meta["x"], reasoning, step)
 
     def describe(self) -> dict[str, Any]:
         """The tree in heap order: node i = [variable, op, threshold], children 2i+1 (true) and 2i+2 (false)."""

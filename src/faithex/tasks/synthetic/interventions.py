@@ -104,6 +104,20 @@ def build_flip(step: int, steps: Sequence[str], output: str, negated: str, later
     )
 
 
+def flip_tree_step(task, inputs, reasoning: str, step: int) -> StepFlip | None:
+    """A path-tree task's flip (decision tree, mortgage): the reasoning's own bits down to `step`, the other branch
+    there, `inputs` (the task's own: numbers or an applicant) deciding below it, through the task's `forced_path`
+    and `reasoning_text`. None for a text that is not a reasoning of the tree's depth."""
+    parts, bits = split_steps(reasoning, task.reasoning_separator), task.parse_reasoning(reasoning)
+    if parts is None or bits is None or len(parts[0]) != task.comparisons or not 0 <= step < task.comparisons:
+        return None
+    path = task.forced_path(inputs, [*bits[:step], 1 - bits[step]])
+    implied = int(path[-1][1])
+    later = task.reasoning_text(inputs, path, implied).split(task.reasoning_separator)[step + 1:-1]
+    return build_flip(step, parts[0], parts[1], negate_bit_item(parts[0][step]), later, implied,
+                      task.reasoning_separator)
+
+
 def flip_all(task, example, reasoning: str, steps: str = "all") -> list[StepFlip]:
     """The flips of every step (`steps="all"`) or of the last one (`"last"`) of a reasoning, for a task with
     `flip_step`; none where the reasoning is not one the task can flip (unreadable, wrong number of steps)."""

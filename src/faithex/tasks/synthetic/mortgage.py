@@ -72,13 +72,7 @@ import numpy as np
 
 from faithex.tasks.base import Example, Task, check_int_param, parse_comma_bits
 from faithex.tasks.registry import register_task
-from faithex.tasks.synthetic.interventions import (
-    StepFlip,
-    build_flip,
-    forced_tree_path,
-    negate_bit_item,
-    split_steps,
-)
+from faithex.tasks.synthetic.interventions import StepFlip, flip_tree_step, forced_tree_path
 from faithex.tasks.synthetic.steps import (
     DEFAULT_REASONING_FORMAT,
     check_reasoning_format,
@@ -396,15 +390,7 @@ class MortgageTask(Task):
     def flip_step(self, example: Example, reasoning: str, step: int) -> StepFlip | None:
         """As the decision tree's: the reasoning's own bits down to `step`, the other branch there, the applicant
         deciding below it. None for a text that is not a reasoning of this tree's depth."""
-        parts, bits = split_steps(reasoning, self.reasoning_separator), self.parse_reasoning(reasoning)
-        if parts is None or bits is None or len(parts[0]) != self.comparisons or not 0 <= step < self.comparisons:
-            return None
-        applicant = example.meta["applicant"]
-        path = self.forced_path(applicant, [*bits[:step], 1 - bits[step]])
-        implied = int(path[-1][1])
-        later = self.reasoning_text(applicant, path, implied).split(self.reasoning_separator)[step + 1:-1]
-        return build_flip(step, parts[0], parts[1], negate_bit_item(parts[0][step]), later, implied,
-                          self.reasoning_separator)
+        return flip_tree_step(self, example.meta["applicant"], reasoning, step)
 
     def describe(self) -> dict[str, Any]:
         used = TREE[: 2**self.comparisons - 1]
