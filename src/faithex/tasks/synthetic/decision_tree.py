@@ -18,6 +18,9 @@ subtree first, as C1 does. For `x = [0.2396, 0.9882]` the task writes
                 left number is the input value of the compared variable, written as in the input),
 - rationale:    the variable indices compared along the path.
 
+`rewrite_reasoning` writes a reasoning in the other format with the same bits and output: `1,0,...,0` <->
+`0.2396<0.4585:1;0.9882<0.6102:0;...;0`, the comparisons those of the nodes the bits lead to.
+
 Step validity (`explanation_steps`, `reasoning_steps`): each written comparison's truth value against its own written
 operands (the `OUTPUT` item is not a comparison and is not counted).
 """
@@ -39,7 +42,7 @@ from faithex.tasks.base import (
     parse_leading_bit,
 )
 from faithex.tasks.registry import register_task
-from faithex.tasks.synthetic.interventions import StepFlip, flip_tree_step, forced_tree_path
+from faithex.tasks.synthetic.interventions import StepFlip, flip_tree_step, forced_tree_path, rewrite_tree_reasoning
 from faithex.tasks.synthetic.steps import (
     DEFAULT_REASONING_FORMAT,
     NUMBER,
@@ -50,6 +53,7 @@ from faithex.tasks.synthetic.steps import (
     json_items,
     parse_verbose_reasoning,
     split_reasoning,
+    with_reasoning_format,
 )
 
 #: 2**16 - 1 nodes at most: the tree is built eagerly, so its depth is bounded.
@@ -75,9 +79,6 @@ class Node(NamedTuple):
 class DecisionTreeTask(Task):
     """Paper 1: random binary decision tree over U(0,1) inputs; reasoning = truth bits of the path's comparisons."""
 
-    #: Every written comparison carries its operands in the explanation; in the reasoning only when verbose.
-    reasoning_writes_operands = False
-
     def __init__(
         self, seed: int = 0, n_inputs: int = 2, comparisons: int = 7, decimals: int = 4,
         reasoning_format: str = DEFAULT_REASONING_FORMAT,
@@ -90,9 +91,17 @@ class DecisionTreeTask(Task):
                          **format_params(reasoning_format))
         self.n_inputs, self.comparisons, self.decimals = n_inputs, comparisons, decimals
         self.reasoning_format = reasoning_format
-        self.reasoning_writes_operands = reasoning_format == "verbose"
         self.nodes: list[Node] = [Node(-1, "<", 0.0)] * (2**comparisons - 1)
         self._grow(np.random.default_rng(seed), 0, None, [(0.0, 1.0)] * n_inputs)
+
+    @property
+    def reasoning_writes_operands(self) -> bool:  # type: ignore[override]
+        """Every written comparison carries its operands in the explanation; in the reasoning only when verbose."""
+        return self.reasoning_format == "verbose"
+
+    def with_reasoning_format(self, reasoning_format: str) -> DecisionTreeTask:
+        """This tree writing `reasoning_format` (`steps.with_reasoning_format`)."""
+        return with_reasoning_format(self, reasoning_format)
 
     # -- the classifier -----------------------------------------------------------------------------------------
     def _grow(
@@ -206,6 +215,11 @@ class DecisionTreeTask(Task):
         the path follows the reasoning's own bits down to that step, takes the other branch there, and is decided
         by the input below it. None for a text that is not a reasoning of this tree's length."""
         return flip_tree_step(self, example.meta["x"], reasoning, step)
+
+    def rewrite_reasoning(self, example: Example, reasoning: str, reasoning_format: str) -> str | None:
+        """`reasoning` (this task's format) in `reasoning_format`, with the same bits and output: the paraphrase.
+        None for a text that is not a reasoning of this tree's depth."""
+        return rewrite_tree_reasoning(self, example.meta["x"], reasoning, reasoning_format)
 
     def describe(self) -> dict[str, Any]:
         """The tree in heap order: node i = [variable, op, threshold], children 2i+1 (true) and 2i+2 (false)."""

@@ -20,6 +20,10 @@ otherwise), ending with the output item. `StepFlip` holds, for one step i of one
 
 The steps before i are the model's own, as it wrote them (not the gold ones), because it is the model's reasoning
 that is intervened on: for a tree the forced branch is the child of the node the model's own bits lead to.
+
+The *paraphrase* (`rewrite_tree_reasoning` here, `rewrite_reasoning` on each task) changes the words, not the
+content: the reasoning written in the task's other format (`faithex.tasks.synthetic.steps`) with the same steps,
+right or wrong as the model wrote them, and the same stated output.
 """
 
 from __future__ import annotations
@@ -129,3 +133,16 @@ def flip_all(task, example, reasoning: str, steps: str = "all") -> list[StepFlip
     indices = range(len(parts[0])) if steps == "all" else [len(parts[0]) - 1]
     flips = [task.flip_step(example, reasoning, i) for i in indices]
     return [flip for flip in flips if flip is not None]
+
+
+def rewrite_tree_reasoning(task, inputs, reasoning: str, reasoning_format: str) -> str | None:
+    """A path-tree task's reasoning (decision tree, mortgage) in `reasoning_format`: the nodes the written bits lead
+    to (the task's `forced_path` with every bit forced), each with its written bit, then the written output, through
+    the task's `reasoning_text` in that format. A verbose target writes each node's comparison with `inputs`' value,
+    so a wrong bit becomes a step false of its own operands. None for a text that is not a reasoning of the tree's
+    depth."""
+    bits = task.parse_reasoning(reasoning)
+    if bits is None or len(bits) != task.comparisons + 1:
+        return None
+    path = task.forced_path(inputs, bits[:-1])
+    return task.with_reasoning_format(reasoning_format).reasoning_text(inputs, path, bits[-1])

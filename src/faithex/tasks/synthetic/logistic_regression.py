@@ -16,6 +16,10 @@ also take the *label* from it (C1 used the unrounded sum), so input, reasoning, 
 disagree, even when the exact sum is within rounding error of 0. Deviation from C1: reasoning and explanation
 numbers are written with exactly `decimals` places (`0.5000`, not `0.5`), which keeps every step the same shape.
 
+`rewrite_reasoning` writes a reasoning in the other format with the same products, sums and output, each number
+as written: compressed to verbose puts the classifier's weight and the input before each written product
+(`0.6848 0.6848` -> `2.7392*0.25=0.6848 0.6848`), verbose to compressed drops the written operands.
+
 Step validity (`explanation_steps`, `reasoning_steps`): one step per dimension, valid when every equation it writes
 holds for its own written numbers within the format's rounding (`steps.close`): the running sum is the previous
 written sum (0 before the first) plus the product (the explanation's "y + m = s" must also add the product written
@@ -52,6 +56,7 @@ from faithex.tasks.synthetic.steps import (
     is_output_item,
     json_items,
     split_reasoning,
+    with_reasoning_format,
 )
 
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
@@ -97,6 +102,10 @@ class LogisticRegressionTask(Task):
         self.reasoning_format = reasoning_format
         rng = np.random.default_rng(seed)
         self.weights = [rounded(w, decimals) for w in rng.uniform(-MAX_WEIGHT, MAX_WEIGHT, n_inputs)]
+
+    def with_reasoning_format(self, reasoning_format: str) -> LogisticRegressionTask:
+        """This classifier writing `reasoning_format` (`steps.with_reasoning_format`)."""
+        return with_reasoning_format(self, reasoning_format)
 
     # -- the classifier -----------------------------------------------------------------------------------------
     def steps(self, x: list[float]) -> list[tuple[float, float]]:
@@ -253,6 +262,19 @@ class LogisticRegressionTask(Task):
             operands = _VERBOSE_STEP.fullmatch(parts[0][step])
             negated = f"{operands[1]}*{operands[2]}={negated.partition('=')[2]}"
         return build_flip(step, parts[0], parts[1], negated, items[step + 1:-1], implied, self.reasoning_separator)
+
+    def rewrite_reasoning(self, example: Example, reasoning: str, reasoning_format: str) -> str | None:
+        """`reasoning` (this task's format) in `reasoning_format`, every written product, sum and the output kept as
+        written (the paraphrase; see the module docstring). None for a text that is not a reasoning of `n_inputs`
+        readable steps."""
+        reasoning_format = check_reasoning_format(reasoning_format)
+        parsed = self.parse_reasoning(reasoning)
+        if parsed is None or len(parsed) != self.n_inputs + 1:
+            return None
+        *steps, output = parsed
+        if reasoning_format == "verbose":
+            steps = [f"{w!r}*{v!r}={step}" for w, v, step in zip(self.weights, example.meta["x"], steps, strict=True)]
+        return ";".join([*steps, str(output)])
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "weights": list(self.weights)}

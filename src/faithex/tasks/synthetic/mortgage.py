@@ -56,6 +56,9 @@ ltv (whole percent, no % sign), income, amount (whole thousands of USD with a `k
 type, occupancy (`value in a/b`: the applicant's category, then the categories the rule allows; occupancy's names
 are principal / second / investment). The operator and limit are the tree's rule (<, <=, >=, in).
 
+`rewrite_reasoning` writes a reasoning in the other format with the same bits and output (`1,1,0,0` <->
+`dti=38<43:1;credit=good in excellent/good:1;ltv=92<=80:0;0`), the comparisons those of the nodes the bits lead to.
+
 Step validity (`explanation_steps`, `reasoning_steps`): a verbose step is valid when its bit is the truth of its own
 comparison; an explanation's numeric sentence when the relation it states ("is below", "is not below", "is at most",
 "is above", "is at least") holds between its two written numbers. Categorical sentences ("The credit score is
@@ -72,7 +75,7 @@ import numpy as np
 
 from faithex.tasks.base import Example, Task, check_int_param, parse_comma_bits
 from faithex.tasks.registry import register_task
-from faithex.tasks.synthetic.interventions import StepFlip, flip_tree_step, forced_tree_path
+from faithex.tasks.synthetic.interventions import StepFlip, flip_tree_step, forced_tree_path, rewrite_tree_reasoning
 from faithex.tasks.synthetic.steps import (
     DEFAULT_REASONING_FORMAT,
     check_reasoning_format,
@@ -80,6 +83,7 @@ from faithex.tasks.synthetic.steps import (
     format_params,
     parse_verbose_reasoning,
     split_reasoning,
+    with_reasoning_format,
 )
 
 Applicant = dict[str, Any]
@@ -295,8 +299,15 @@ class MortgageTask(Task):
         super().__init__(seed, comparisons=comparisons, **format_params(reasoning_format))
         self.comparisons = comparisons
         self.reasoning_format = reasoning_format
-        #: Compressed bits write no operands; verbose steps write the feature value and the limit.
-        self.reasoning_writes_operands = reasoning_format == "verbose"
+
+    @property
+    def reasoning_writes_operands(self) -> bool:  # type: ignore[override]
+        """Compressed bits write no operands; verbose steps write the feature value and the limit."""
+        return self.reasoning_format == "verbose"
+
+    def with_reasoning_format(self, reasoning_format: str) -> MortgageTask:
+        """This tree writing `reasoning_format` (`steps.with_reasoning_format`)."""
+        return with_reasoning_format(self, reasoning_format)
 
     # -- the classifier -----------------------------------------------------------------------------------------
     def path(self, applicant: Applicant) -> list[tuple[int, bool]]:
@@ -391,6 +402,11 @@ class MortgageTask(Task):
         """As the decision tree's: the reasoning's own bits down to `step`, the other branch there, the applicant
         deciding below it. None for a text that is not a reasoning of this tree's depth."""
         return flip_tree_step(self, example.meta["applicant"], reasoning, step)
+
+    def rewrite_reasoning(self, example: Example, reasoning: str, reasoning_format: str) -> str | None:
+        """`reasoning` (this task's format) in `reasoning_format`, with the same bits and output: the paraphrase.
+        None for a text that is not a reasoning of this tree's depth."""
+        return rewrite_tree_reasoning(self, example.meta["applicant"], reasoning, reasoning_format)
 
     def describe(self) -> dict[str, Any]:
         used = TREE[: 2**self.comparisons - 1]

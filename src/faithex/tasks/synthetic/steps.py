@@ -10,12 +10,17 @@ Reasoning formats (task parameter `reasoning_format`):
 - `verbose`: every partial decision written with its operands first (`0.6>0.4:1;0.2<0.7:1;1`), the way the
   explanation writes it; the last `;`-item is the output.
 
+A task object writes and reads one format; `with_reasoning_format` gives the same classifier in the other, and each
+task's `rewrite_reasoning` re-writes a reasoning of its own format in the other one, stating the same steps and the
+same output (the paraphrase of the reasoning interventions, and the both-formats regime's training data).
+
 The task parsers built on these helpers never raise on model output: unreadable text gives None (or, inside a
 readable text, an invalid step).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import operator
@@ -48,6 +53,24 @@ def format_params(reasoning_format: str) -> dict[str, str]:
     """The task parameter to record for a format: none for the default, so that `describe()` (written to
     results.json) and every run made before the parameter existed stay byte-identical."""
     return {} if reasoning_format == DEFAULT_REASONING_FORMAT else {"reasoning_format": reasoning_format}
+
+
+def other_reasoning_format(reasoning_format: str) -> str:
+    """The format that is not `reasoning_format` (there are two)."""
+    (other,) = [name for name in REASONING_FORMATS if name != check_reasoning_format(reasoning_format)]
+    return other
+
+
+def with_reasoning_format(task: Any, reasoning_format: str) -> Any:
+    """A copy of `task` writing and reading `reasoning_format`: the same classifier, even one set by hand (a tree's
+    nodes, the weights), since it is copied rather than drawn again; `params` (and so `describe()`) say the format as
+    a task built with it would."""
+    reasoning_format = check_reasoning_format(reasoning_format)
+    other = copy.copy(task)
+    other.reasoning_format = reasoning_format
+    kept = {name: value for name, value in task.params.items() if name != "reasoning_format"}
+    other.params = {**kept, **format_params(reasoning_format)}
+    return other
 
 
 def compare(left: Any, op: str, right: Any) -> bool:
