@@ -458,3 +458,70 @@ def test_the_runner_leaves_out_an_unreadable_layer_analysis_with_a_warning(tmp_p
     plan = SimpleNamespace(run_dir=SimpleNamespace(root=tmp_path))
     assert run_analyses(plan, SimpleNamespace(message=said.append)) == []
     assert said and "layer analyses left out of the verdicts" in said[0] and "analysis.json" in said[0]
+
+
+# -- paper 1's causal claims: a follow rate against its ignore baseline, on the same items, with a control ----------
+def follow_run(follow, ignore, keep, n=200):
+    """A joint_reasoning cell asked with the interventions: per item a follow value, its ignore baseline and the
+    no-change control (None: no no-change flip for that item)."""
+    metrics = ["mistake_answer_follow", "mistake_answer_ignore_baseline", "mistake_nochange_keep"]
+    cells = [cell("joint_reasoning", "reasoning_interventions", metrics=["answer_accuracy", *metrics])]
+    values = {"mistake_answer_follow": follow, "mistake_answer_ignore_baseline": ignore,
+              "mistake_nochange_keep": [np.nan if v is None else v for v in keep]}
+    items = Items([item_cell("joint_reasoning", "reasoning_interventions", answer_accuracy=[1] * n, **values)])
+    return {"experiment": "t", "provenance": {"precision": "fp32"}, "cells": cells}, items
+
+
+def test_an_answer_that_follows_every_flip_beyond_its_ignore_baseline_with_a_kept_control_is_supported():
+    n = 200
+    results, items = follow_run([1] * n, [i % 2 for i in range(n)], [1] * 100 + [None] * 100, n)
+    verdict = verdict_of(judge(results, items=items), "paper1.answer_follows_reasoning")
+    assert verdict["verdict"] == "supported", verdict
+    assert verdict["baseline"] == "mistake_answer_ignore_baseline (same items)"
+    assert verdict["effect"] == pytest.approx(0.5) and verdict["low"] > 0.10
+    assert verdict["control"]["passed"] and verdict["control"]["n"] == 100
+
+
+def test_an_answer_that_ignores_the_reasoning_is_contradicted():
+    n = 200
+    ignore = [i % 2 for i in range(n)]
+    results, items = follow_run(ignore, ignore, [1] * n, n)  # the answer never moves: follows only where it already was
+    verdict = verdict_of(judge(results, items=items), "paper1.answer_follows_reasoning")
+    assert verdict["verdict"] == "contradicted" and verdict["effect"] == 0
+
+
+def test_a_small_gain_with_p_below_alpha_is_not_supported_unless_its_interval_clears_delta():
+    n = 400
+    ignore = [i % 2 for i in range(n)]
+    follow = [1 if i % 2 or i < 96 else 0 for i in range(n)]  # +0.12 on 400 items: significant, interval not > 0.10
+    results, items = follow_run(follow, ignore, [1] * n, n)
+    verdict = verdict_of(judge(results, items=items), "paper1.answer_follows_reasoning")
+    assert verdict["effect"] == pytest.approx(0.12) and verdict["p_holm"] < 0.05 and verdict["low"] < 0.10
+    assert verdict["verdict"] == "inconclusive"
+    # +0.05: significant too, but the interval excludes 0.10 -- the claim (at least ten points) is contradicted
+    follow = [1 if i % 2 or i < 40 else 0 for i in range(n)]
+    results, items = follow_run(follow, ignore, [1] * n, n)
+    assert verdict_of(judge(results, items=items), "paper1.answer_follows_reasoning")["verdict"] == "contradicted"
+
+
+def test_a_failed_or_missing_no_change_control_leaves_the_follow_claim_inconclusive():
+    n = 200
+    ignore = [i % 2 for i in range(n)]
+    results, items = follow_run([1] * n, ignore, [1, 0] * (n // 2), n)
+    failed = verdict_of(judge(results, items=items), "paper1.answer_follows_reasoning")
+    assert failed["verdict"] == "inconclusive" and "control failed" in failed["reason"]
+    assert failed["control"]["value"] == pytest.approx(0.5) and not failed["control"]["passed"]
+    results, items = follow_run([1] * n, ignore, [None] * n, n)
+    absent = verdict_of(judge(results, items=items), "paper1.answer_follows_reasoning")
+    assert absent["verdict"] == "inconclusive" and "control cannot be checked" in absent["reason"]
+
+
+def test_a_within_cell_claim_names_no_baseline_side_in_the_experiment():
+    spec = ClaimSpec(id="own_follow", statement="follows", metric="mistake_answer_follow",
+                     baseline_metric="mistake_answer_ignore_baseline",
+                     treatment={"regime": "joint_reasoning", "protocols": ["reasoning_interventions"]})
+    claim = spec.claim()
+    assert claim.pairs[0][0] == claim.pairs[0][1] and claim.baseline_metric == "mistake_answer_ignore_baseline"
+    with pytest.raises(ConfigError, match="same items"):
+        ClaimSpec(id="paper1.answer_follows_reasoning", treatment={"regime": "joint_reasoning"},
+                  baseline={"regime": "joint"}).claim()

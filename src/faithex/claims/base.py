@@ -78,6 +78,16 @@ class Claim:
     seen_task: bool | None = True
     #: Where the claim is not decided by comparing cells (paper 2's layer analysis): what decides it instead.
     decided_by: str | None = None
+    #: The baseline is another metric of the treatment's own cells, item by item (the follow rate against the
+    #: ignore-the-reasoning baseline of the same flips); the pair's baseline side is then the treatment side.
+    baseline_metric: str | None = None
+    #: (metric, least mean): a control the treatment's cells must pass before the claim can be supported (the
+    #: no-change control keeps at least 90% of answers); failed or without items, the verdict is inconclusive.
+    control: tuple[str, float] | None = None
+    #: Supported only when the interval's bound in the claimed direction clears delta too (the effect is at least
+    #: delta with 95% confidence), not only when p is small: for claims whose baseline is itself a rate a model
+    #: can beat by a hair (the follow rate against the ignore-the-reasoning baseline).
+    supported_beyond_delta: bool = False
     source: str = ""
 
     def __post_init__(self) -> None:
@@ -85,7 +95,9 @@ class Claim:
             raise ValueError(f"claim {self.id}: paper must be one of {PAPERS}, got {self.paper!r}")
         if self.delta < 0 or math.isnan(self.delta):
             raise ValueError(f"claim {self.id}: delta must be >= 0 (a size in the claimed direction)")
-        one_sample = any(baseline is None for _, baseline in self.pairs)
+        if self.baseline_metric and any(b is not None and b != t for t, b in self.pairs):
+            raise ValueError(f"claim {self.id}: with a baseline metric, each pair's baseline side is its treatment")
+        one_sample = not self.baseline_metric and any(baseline is None for _, baseline in self.pairs)
         if one_sample and self.reference is None:
             raise ValueError(f"claim {self.id}: a pair without a baseline needs a `reference` value")
 
@@ -95,8 +107,18 @@ class Claim:
         return 1 if self.direction == "greater" else -1
 
     def describe(self) -> str:
+        if self.baseline_metric:
+            sides = "; ".join(str(t) for t, _ in self.pairs)
+            control = f", control {self.control[0]} >= {self.control[1]:g}" if self.control else ""
+            return (f"{self.metric} vs {self.baseline_metric} of the same items, {self.direction}, delta "
+                    f"{self.delta:g}{control}: {sides or 'cells named by the experiment'}")
         sides = "; ".join(f"{t} vs {b if b is not None else self.reference}" for t, b in self.pairs)
         return f"{self.metric}, {self.direction}, delta {self.delta:g}: {sides or 'cells named by the experiment'}"
+
+    @property
+    def baseline_of_metric(self) -> str | None:
+        """The metric the baseline side is read on (None: the claim has no baseline metric of its own)."""
+        return self.baseline_metric or self.metric
 
 
 CLAIMS: Registry[Claim] = Registry("claim", UnknownClaimError)
@@ -138,8 +160,10 @@ class ClaimSpec(BaseModel):
     delta: float | None = Field(None, ge=0)
     kind: Kind | None = None
     same_protocol: bool | None = None
+    baseline_metric: str | None = Field(None, description="compare with this metric of the treatment's own items "
+                                        "(no baseline side): e.g. a follow rate against its ignore baseline")
 
-    @field_validator("metric")
+    @field_validator("metric", "baseline_metric")
     @classmethod
     def _known_metric(cls, value: str | None) -> str | None:
         if value is not None:
@@ -149,12 +173,18 @@ class ClaimSpec(BaseModel):
         return value
 
     def claim(self) -> Claim:
-        pair = ((self.treatment.side(), self.baseline.side() if self.baseline else None),)
         given = {key: value for key, value in {
             "statement": self.statement, "metric": self.metric, "direction": self.direction, "delta": self.delta,
             "kind": self.kind, "same_protocol": self.same_protocol, "reference": self.reference,
+            "baseline_metric": self.baseline_metric,
         }.items() if value is not None}
         try:
+            within = given.get("baseline_metric") or (self.id in CLAIMS and get_claim(self.id).baseline_metric)
+            if within and self.baseline is not None:
+                raise ConfigError(f"claim '{self.id}' compares two metrics of the same items: give `treatment` only "
+                                  "(no `baseline`)")
+            treatment = self.treatment.side()
+            pair = ((treatment, treatment if within else (self.baseline.side() if self.baseline else None)),)
             if self.id in CLAIMS:
                 base = get_claim(self.id)
                 return _replace(base, pairs=pair, **given)

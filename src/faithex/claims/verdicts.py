@@ -137,6 +137,13 @@ def settings(claim: Claim, run: Run) -> list[Setting]:
             if baseline_side is None:
                 found += [Setting(task, group, None, tuple(seeds)) for group, seeds in treatments.items()]
                 continue
+            if claim.baseline_metric:  # the baseline is another metric of the same cells
+                baselines = _side_groups(baseline_side, task, run, claim.baseline_metric)
+                for group, seeds in treatments.items():
+                    common = tuple(s for s in seeds if s in baselines.get(group, ()))
+                    if common:
+                        found.append(Setting(task, group, group, common))
+                continue
             baselines = _side_groups(baseline_side, task, run, claim.metric)
             for t_group, t_seeds in treatments.items():
                 for b_group, b_seeds in baselines.items():
@@ -216,7 +223,43 @@ def evaluate(claim: Claim, setting: Setting, run: Run) -> dict[str, Any]:
     test = _per_item_test(claim, setting, run) if run.items is not None else None
     if test is None:
         test = _summary_test(claim, setting, run)
-    return {**entry, **test}
+    entry = {**entry, **test}
+    return _with_control(claim, setting, run, entry) if claim.control else entry
+
+
+def _with_control(claim: Claim, setting: Setting, run: Run, entry: dict[str, Any]) -> dict[str, Any]:
+    """The claim's control, read on the treatment's cells (items pooled over seeds): below its least mean, or
+    without an item, the claim cannot be supported whatever its test says."""
+    from faithex.metrics.statistics import bootstrap_ci, wilson_interval
+
+    metric, least = claim.control
+    keys = setting.keys(setting.treatment)
+    matrix = _seed_matrix(run, keys, metric) if run.items is not None else None
+    if matrix is not None:
+        values = _nanmean_rows(matrix[1])
+        values = values[~np.isnan(values)]
+    else:  # no per-item values: the cells' own figures, when one seed
+        stored = [run.cells[key]["metrics"].get(metric) or {} for key in keys]
+        values = np.array([stored[0]["value"]] * int(stored[0].get("n") or 0)) if len(stored) == 1 and \
+            stored[0].get("value") is not None else np.array([])
+    n = int(values.size)
+    control: dict[str, Any] = {"metric": metric, "least": least, "n": n, "value": _mean(values),
+                               "low": None, "high": None, "passed": False}
+    if n and _binary(values):
+        control["low"], control["high"] = wilson_interval(int(values.sum()), n)
+    elif n > 1:
+        control["low"], control["high"] = bootstrap_ci(values, n_resamples=10000)
+    entry = {**entry, "control": control}
+    if entry.get("verdict") is not None:
+        return entry
+    if n == 0:
+        return {**entry, "verdict": "inconclusive",
+                "reason": f"no item has a {metric} value, so the control cannot be checked"}
+    if control["value"] < least:
+        return {**entry, "verdict": "inconclusive",
+                "reason": f"control failed: {metric} = {control['value']:.3f} < {least:g} (n={n})"}
+    control["passed"] = True
+    return entry
 
 
 def _entry(claim: Claim, setting: Setting, run: Run) -> dict[str, Any]:
@@ -225,7 +268,7 @@ def _entry(claim: Claim, setting: Setting, run: Run) -> dict[str, Any]:
     return {
         "claim": claim.id, "paper": claim.paper, "statement": claim.statement, "setting": setting.task,
         "metric": claim.metric, "treatment": "/".join(setting.treatment),
-        "baseline": "/".join(setting.baseline) if setting.baseline else f"reference {claim.reference:g}",
+        "baseline": _baseline_name(claim, setting),
         "direction": claim.direction, "delta": claim.delta, "verdict": None, "qualifier": None,
         "effect": None, "low": None, "high": None, "p": None, "p_holm": None, "n": None, "mde": None, "test": None,
         "seeds": list(setting.seeds), "per_seed": [], "untrained": [], "reason": None,
@@ -233,7 +276,16 @@ def _entry(claim: Claim, setting: Setting, run: Run) -> dict[str, Any]:
                        "machine": provenance.get("machine"),
                        "precision": run.precision(keys[0]) if keys[0] in run.cells else None},
         "source": "per-item" if run.items is not None else "summary",
+        **({"rule": "beyond delta"} if claim.supported_beyond_delta else {}),
     }
+
+
+def _baseline_name(claim: Claim, setting: Setting) -> str:
+    if setting.baseline is None:
+        return f"reference {claim.reference:g}"
+    if claim.baseline_metric:
+        return f"{claim.baseline_metric} (same items)"
+    return "/".join(setting.baseline)
 
 
 def _cell_name(key: CellKey) -> str:
@@ -249,7 +301,7 @@ def _per_item_test(claim: Claim, setting: Setting, run: Run) -> dict[str, Any] |
         return None
     if setting.baseline is None:
         return _one_sample(claim, *treatment)
-    baseline = _seed_matrix(run, setting.keys(setting.baseline), claim.metric)
+    baseline = _seed_matrix(run, setting.keys(setting.baseline), claim.baseline_of_metric)
     if baseline is None:
         return None
     ids_t, values_t = treatment
@@ -461,7 +513,12 @@ def _verdict(entry: Mapping[str, Any]) -> tuple[str, str]:
     effect, low, high, delta = entry.get("effect"), entry.get("low"), entry.get("high"), entry["delta"]
     p_holm = entry.get("p_holm")
     if effect is not None and p_holm is not None and p_holm < ALPHA and sign * effect > 0:
-        return "supported", f"Holm-adjusted p = {p_holm:.2g} < {ALPHA} in the claimed direction"
+        if entry.get("rule") != "beyond delta":
+            return "supported", f"Holm-adjusted p = {p_holm:.2g} < {ALPHA} in the claimed direction"
+        near = low if sign > 0 else (-high if high is not None else None)
+        if near is not None and not math.isnan(near) and near > delta:
+            return "supported", (f"Holm-adjusted p = {p_holm:.2g} < {ALPHA} and the 95% interval clears delta "
+                                 f"{delta:g}")
     trusted = entry.get("test") in ("exact McNemar", "exact binomial") or (entry.get("n") or 0) >= MIN_BOOTSTRAP_N
     if trusted and low is not None and high is not None and not (math.isnan(low) or math.isnan(high)):
         bound = high if sign > 0 else -low
