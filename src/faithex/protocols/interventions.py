@@ -114,3 +114,8 @@ def model_asker(ctx: ProtocolContext) -> Asker:
 
 
 REASONING_INTERVENTIONS = register_protocol(ReasoningInterventions())
+#: The demo's step flip (issue 17, item 6): every step flipped, answers scored, explanations generated only after the
+#: flipped reasoning (the unintervened explanation is `two_step`'s, asked beside it).
+REASONING_STEP_FLIP = register_protocol(ReasoningInterventions(
+    "reasoning_step_flip", Settings(explain=("mistake",)),
+    "paper 1: each step of the own reasoning flipped; does the answer follow? (explanations after the flip only)"))

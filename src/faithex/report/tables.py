@@ -229,7 +229,20 @@ def verdict_line(verdict: dict[str, Any]) -> str:
     evidence += [f"p {'' if p.startswith('<') else '= '}{p}"] if not missing(verdict.get("p")) else []
     evidence += [f"n = {verdict['n']}"] if not missing(verdict.get("n")) else []
     evidence += [f"MDE {number(verdict['mde'])}"] if not missing(verdict.get("mde")) else []
-    return f"{head}: {', '.join(evidence)}"
+    return f"{head}: {', '.join(evidence)}{_within_cell(verdict)}"
+
+
+def _within_cell(verdict: dict[str, Any]) -> str:
+    """For a claim comparing two metrics of the same items (a follow rate and its ignore baseline): both values,
+    and the control the claim needs: `; 0.980 vs 0.520, control mistake_nochange_keep 0.950 n=80 (needs 0.9)`."""
+    parts = []
+    if str(verdict.get("baseline") or "").endswith("(same items)"):
+        parts.append(f"{number(verdict.get('treatment_value'))} vs {number(verdict.get('baseline_value'))}")
+    control = verdict.get("control")
+    if isinstance(control, dict):
+        parts.append(f"control {control.get('metric')} {number(control.get('value'))} {count(control.get('n'))} "
+                     f"(needs {number(control.get('least'))})")
+    return "; " + ", ".join(parts) if parts else ""
 
 
 def verdict_lines(results: dict[str, Any]) -> list[str]:

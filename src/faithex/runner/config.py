@@ -11,6 +11,7 @@
     # a regime's own settings; one adapter trained on several tasks' data and asked on every task:
     #   {name: pseudo_faithful, params: {words_tried: 3, criterion: changed}, train_on: [tweet_sentiment]}
     protocols: [score, generate]   # default: each regime's own protocol
+    battery: {interventions: true, cc_shap: false}   # the causal tests (faithex.protocols.battery; these defaults)
     train: {epochs: 1, learning_rate: 1.0e-3}
     inference: {batch_size: 32, precision: auto}
 
@@ -31,6 +32,7 @@ from faithex.claims import ClaimSpec
 from faithex.errors import ConfigError, FaithexError
 from faithex.explanations import check_explanation_source
 from faithex.protocols import get_protocol
+from faithex.protocols.battery import battery_protocols, check_battery
 from faithex.regimes import CONFIGURATIONS, get_regime
 from faithex.runner.rundir import SHARED
 from faithex.tasks import get_task
@@ -118,6 +120,9 @@ class Experiment(BaseModel):
     protocols: list[str] | None = None
     train: dict[str, Any] = Field(default_factory=dict)
     inference: InferenceSpec = Field(default_factory=InferenceSpec)
+    battery: dict[str, bool | list[str]] = Field(
+        default_factory=dict, description="the causal faithfulness tests, each on, off or the protocols to use "
+        "(`faithex.protocols.battery`): interventions on by default, cc_shap and eraser off")
     claims: list[ClaimSpec] = Field(default_factory=list, description="claims of the experiment's own, or the "
                                     "papers' claims bound to its cells (docs/claims.md); the registered claims are "
                                     "tested wherever the cells allow either way")
@@ -150,6 +155,11 @@ class Experiment(BaseModel):
     def _checked_train(cls, values: dict[str, Any]) -> dict[str, Any]:
         return checked_train(values)
 
+    @field_validator("battery")
+    @classmethod
+    def _checked_battery(cls, values: dict[str, bool | list[str]]) -> dict[str, bool | list[str]]:
+        return check_battery(values)
+
     # -- resolved views ----------------------------------------------------------------------------------------
     def regime_specs(self) -> list[RegimeSpec]:
         return [RegimeSpec(name=r) if isinstance(r, str) else r for r in self.regimes or []]
@@ -163,8 +173,11 @@ class Experiment(BaseModel):
         return TrainConfig(**{"seed": self.seed if seed is None else seed, **self.train, **own})
 
     def protocols_for(self, spec: RegimeSpec) -> list[str]:
+        """The regime's protocols (its entry's, else the experiment's, else its own), then the battery's tests that
+        can ask it."""
         regime = spec.regime()
-        return list(spec.protocols or self.protocols or [regime.default_protocol])
+        own = list(spec.protocols or self.protocols or [regime.default_protocol])
+        return own + [name for name in battery_protocols(regime, self.battery) if name not in own]
 
 
 def load_experiment(path: str | Path, overrides: dict[str, Any] | None = None) -> Experiment:
