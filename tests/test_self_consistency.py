@@ -432,10 +432,11 @@ def test_attribution_protocol_records_and_metrics(fake):
     samples = run_protocol("self_consistency_attribution", tokenizer, ATTRIBUTION_CASES, batch_size=3)
     first = samples["e1"]
     assert first["protocol"] == "self_consistency_attribution"
+    # the random-word control redacts one other word of "a good day": "good" stays, so it stays positive
     assert first["parsed"] == {"classification": 1, "self_explanation": ["good"],
-                               "intervened_classification": "unknown"}
+                               "intervened_classification": "unknown", "random_control_classification": 1}
     assert first["outputs"] == {"classification": "positive", "self_explanation": "good",
-                                "intervened_classification": "unknown"}
+                                "intervened_classification": "unknown", "random_control_classification": "positive"}
     check = first["self_consistency"]
     assert check["intervened_input"] == "a [REDACTED] day" and check["correct"] is True and check["faithful"] is True
     assert check["options"] == ["negative", "positive", "unknown"] and len(check["option_scores"]) == 3
@@ -447,8 +448,13 @@ def test_attribution_protocol_records_and_metrics(fake):
     unparsed = samples["e4"]
     assert unparsed["parse_failed"] == ["self_explanation"] and unparsed["self_consistency"]["faithful"] is None
     assert "intervened_classification" not in unparsed["prompts"]
-    # two batches (3 + 1), each: scored once, explained once, scored again (only what was parsed)
-    assert model.calls == [("score", 3), ("generate", 3), ("score", 3), ("score", 1), ("generate", 1)]
+    control = check["random_control"]
+    assert control["count"] == 1 and control["from_named"] == 0 and control["words"] in (["a"], ["day"])
+    assert control["prediction"] == 1 and control["faithful"] is False and len(control["option_scores"]) == 3
+    assert "[REDACTED]" in control["input"] and "good" in control["input"]
+    assert unparsed["self_consistency"]["random_control"] is None  # nothing named: no control
+    # two batches (3 + 1), each: scored once, explained once, scored again and the control (only what was parsed)
+    assert model.calls == [("score", 3), ("generate", 3), ("score", 3), ("score", 3), ("score", 1), ("generate", 1)]
 
     metrics = evaluate_samples(list(samples.values()), labels=(0, 1))
     headline = metrics["self_consistency_faithfulness"]
@@ -548,7 +554,9 @@ def test_protocol_names_and_options():
     from faithex.protocols.self_consistency import SelfConsistency, protocol_name
 
     names = [n for n in PROTOCOLS.names() if n.startswith("self_consistency_")]
-    assert len(names) == 16 and "self_consistency_attribution_1word_generate" in names
+    assert len(names) == 24 and "self_consistency_attribution_1word_generate" in names
+    assert "self_consistency_redaction_1word_generate_eraser" in names  # ERASER: attribution and redaction only
+    assert not [n for n in names if n.startswith("self_consistency_counterfactual") and n.endswith("_eraser")]
     name = protocol_name("counterfactual", 1, "score", "prediction")
     assert name == "self_consistency_counterfactual_1word_from_prediction"
     with pytest.raises(ValueError, match="counterfactual"):

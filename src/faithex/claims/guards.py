@@ -31,8 +31,11 @@ MIN_ANSWERS = 5
 BOOTSTRAP_RESAMPLES = 2000
 
 #: The metrics of Madsen's check whose pass needs an "unknown" (or "neutral") answer in the attribution and
-#: redaction styles; the looser label change and the graded shift can pass on any other label.
-MADSEN_METRICS = ("self_consistency_faithfulness", "self_consistency_faithfulness_parsed")
+#: redaction styles, with their random-word controls (0 by construction too, so their difference is); the looser
+#: label change and the graded shift can pass on any other label.
+MADSEN_METRICS = ("self_consistency_faithfulness", "self_consistency_faithfulness_parsed",
+                  "self_consistency_faithfulness_random_control", "self_consistency_faithfulness_parsed_random_control",
+                  "self_consistency_faithfulness_over_random")
 NEEDS_UNKNOWN_STYLES = ("self_consistency_attribution", "self_consistency_redaction")
 
 

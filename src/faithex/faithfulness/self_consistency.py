@@ -12,6 +12,10 @@ when the model's own reading of the intervened paragraph is what the explanation
   edit is the target. The target comes from the gold label as in Madsen's code (`target_from="gold"`: the next
   label in the offered order, cyclically, i.e. the other label of a binary task) or from the prediction.
 
+Beside every attribution and redaction check, a **random-word control** (`random_control`): the same number of
+the paragraph's words, chosen at random (seeded per item), are redacted instead of the ones the explanation names,
+and the model classifies that paragraph too. A check that passes no more often than its control shows nothing.
+
 Everything here is pure text processing (no model, no torch): the protocol in `faithex.protocols.self_consistency`
 asks the model. Prompts are built from the task's label names and instruction (`Wording.of(task)`), so any task
 works; the exact texts, parsing rules and their differences from Madsen's code are in docs/faithfulness.md.
@@ -20,10 +24,12 @@ works; the exact texts, parsing rules and their differences from Madsen's code a
 from __future__ import annotations
 
 import difflib
+import hashlib
+import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from faithex.errors import ConfigError
 
@@ -37,7 +43,7 @@ SENTIMENTS = frozenset({"negative", "neutral", "positive"})
 
 Style = Literal["attribution", "redaction", "counterfactual"]
 #: What a classification reads as: a label index, "unknown", or (binary tasks) "neutral". None: unreadable.
-Decision = Union[int, str]
+Decision = int | str
 
 
 # -- how a task is worded -------------------------------------------------------------------------------------------
@@ -57,7 +63,7 @@ class Wording:
     question: str
 
     @classmethod
-    def of(cls, task: Any) -> "Wording":
+    def of(cls, task: Any) -> Wording:
         names = tuple(task.label_names)
         if len(names) < 2:
             raise ConfigError(f"task '{getattr(task, 'name', '?')}': self-consistency checks need at least 2 labels")
@@ -541,3 +547,105 @@ def intervene(style: str, raw: str | None, paragraph: str, words: str = "many") 
         return Intervention(redacted, redacted, {"redacted_fraction": round(redacted_fraction(paragraph, redacted), 6)})
     edit = parse_counterfactual(raw, paragraph)
     return Intervention(edit, edit)
+
+
+# -- the random-word control ---------------------------------------------------------------------------------------
+#: A word of the paragraph as the control counts it: a run of non-space characters (what `str.split` gives).
+_TOKEN = re.compile(r"\S+")
+#: A token's edges that a random redaction keeps ("good," -> "[REDACTED],"), as `redact_words` keeps them.
+_EDGES = re.compile(r"^(\W*)(.*?)(\W*)$", re.DOTALL)
+#: What a mask reads as when paragraphs are aligned (never equal to a word of the paragraph).
+_MASK_TOKEN = "\x00mask"
+
+
+@dataclass
+class RandomRedaction:
+    """The random-word control of one check: `positions` (indices into the paragraph's whitespace-separated words)
+    replaced by [REDACTED] in `text`. `from_named`: how many of them had to be taken from the words the explanation
+    named, because the paragraph has too few other words (0 whenever it can be avoided)."""
+
+    text: str
+    positions: list[int]
+    words: list[str]
+    from_named: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"input": self.text, "positions": self.positions, "words": self.words, "count": len(self.positions),
+                "from_named": self.from_named}
+
+
+def seeded_rng(*key: Any) -> random.Random:
+    """A generator that depends on `key` alone (e.g. the run's seed and the item's id): not on the item's order,
+    the batch, or the process (`hash()` is salted per process)."""
+    digest = hashlib.sha256(":".join(map(str, key)).encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def _aligned(token: str) -> str:
+    return _MASK_TOKEN if _MASK.search(token) else (token.strip(".,!?;:\"'()").casefold() or token)
+
+
+def masked_positions(paragraph: str, intervened: str) -> list[int]:
+    """The positions of the paragraph's words (whitespace-separated) that the intervened paragraph no longer holds:
+    the words a named word's or the model's own [REDACTED] replaced (or that the model dropped). Aligned word by
+    word (difflib), case and edge punctuation ignored, so "good," -> "[REDACTED]," is one masked word."""
+    source = [_aligned(t) for t in paragraph.split()]
+    target = [_aligned(t) for t in intervened.split()]
+    matcher = difflib.SequenceMatcher(None, source, target, autojunk=False)
+    kept = {block.a + i for block in matcher.get_matching_blocks() for i in range(block.size)}
+    return [i for i in range(len(source)) if i not in kept]
+
+
+def _core(token: str) -> str:
+    return _EDGES.match(token)[2]
+
+
+def random_redaction(paragraph: str, count: int, rng: random.Random, avoid_words: Sequence[str] = (),
+                     avoid_positions: Sequence[int] = ()) -> RandomRedaction | None:
+    """`count` of the paragraph's words (tokens with a letter or digit) replaced by [REDACTED], drawn by `rng`
+    among those that are not in `avoid_positions` and contain none of `avoid_words` (whole word, any case); only
+    when too few such words remain are avoided words drawn too (counted in `from_named`). A word's edge punctuation
+    stays ("good," -> "[REDACTED],"); the whitespace between words is kept as it was. None: no word to redact."""
+    tokens = list(_TOKEN.finditer(paragraph))
+    redactable = [i for i, t in enumerate(tokens) if re.search(r"\w", t[0]) and not _MASK.search(t[0])]
+    if not redactable or count < 1:
+        return None
+    named = [w for w in avoid_words if w]
+    avoided = set(avoid_positions) | {i for i in redactable if any(occurs(w, tokens[i][0]) for w in named)}
+    others = [i for i in redactable if i not in avoided]
+    count = min(count, len(redactable))
+    chosen = rng.sample(others, min(count, len(others)))
+    from_named = count - len(chosen)
+    if from_named:
+        chosen += rng.sample([i for i in redactable if i in avoided], from_named)
+    chosen.sort()
+    pieces, end = [], 0
+    for i in chosen:
+        token = tokens[i]
+        lead, _, trail = _EDGES.match(token[0]).groups()
+        pieces += [paragraph[end:token.start()], lead, REDACTED, trail]
+        end = token.end()
+    pieces.append(paragraph[end:])
+    return RandomRedaction("".join(pieces), chosen, [tokens[i][0] for i in chosen], from_named)
+
+
+def named_words(style: str, paragraph: str, intervention: Intervention) -> list[str]:
+    """The words an attribution or redaction explanation names: the listed words (a phrase, word by word), or the
+    words the model's redaction masked."""
+    if style == "attribution":
+        return [part for item in intervention.explanation or () for part in item.split()]
+    tokens = paragraph.split()
+    return [core for i in masked_positions(paragraph, intervention.text or "") if (core := _core(tokens[i]))]
+
+
+def random_control(style: str, paragraph: str, intervention: Intervention, seed: int, key: str) -> RandomRedaction | None:
+    """The random-word control of an attribution or redaction check: as many of the paragraph's words as the
+    explanation masked (or, for a redaction that only inserted marks, as many as it has marks), chosen at random
+    among the words it did not name (`random_redaction`), with a generator seeded by (`seed`, `key`: the item's
+    id). None for counterfactuals and for explanations that could not be read."""
+    if check_style(style) == "counterfactual" or intervention.text is None:
+        return None
+    masked = masked_positions(paragraph, intervention.text)
+    count = len(masked) or max(1, len(_MASK.findall(intervention.text)))
+    return random_redaction(paragraph, count, seeded_rng(seed, key), named_words(style, paragraph, intervention),
+                            masked)

@@ -25,6 +25,16 @@ Self-consistency (samples of the `self_consistency_*` protocols, which record `s
   examples whose check completed, predicted as a label. A classifier that one word never flips still shows here
   whether the word it names matters to it.
 
+Random-word controls (attribution and redaction checks whose samples carry `self_consistency.random_control`: the
+same number of the paragraph's words redacted at random instead of the named ones, classified with the same
+prompt). Each check above has its control beside it, on the same items, named `<metric>_random_control`:
+**self_consistency_faithfulness_random_control**, **self_consistency_faithfulness_parsed_random_control**,
+**self_consistency_label_change_random_control**, **self_consistency_shift_random_control**; and the per-item
+difference of the check and its control, `<metric>_over_random` (**self_consistency_faithfulness_over_random**,
+**self_consistency_label_change_over_random**, **self_consistency_shift_over_random**), whose interval says whether
+the named words do more than random ones. A check that does not exceed its control shows nothing about the
+explanation: on a classifier that answers "unknown" for any [REDACTED], Madsen's check and its control are both 1.
+
 ERASER (samples that carry an `eraser` record, as `faithex.faithfulness.eraser.Eraser.to_dict` writes it):
 **aopc_comprehensiveness** and **aopc_sufficiency**, DeYoung et al.'s: differences of the predicted label's
 probability (softmax over the labels), in [-1, 1]; **aopc_comprehensiveness_logprob** and
@@ -65,24 +75,31 @@ def _completed(record: Mapping[str, Any]) -> bool:
     return record.get("correct") is not None and record.get("faithful") is not None
 
 
+# Per-record values (None: the metric does not apply to the record), shared by each check and its random control.
+def faithful_among_correct(record: Mapping[str, Any]) -> float | None:
+    return float(record["faithful"]) if _completed(record) and record["correct"] else None
+
+
+def faithful_among_parsed(record: Mapping[str, Any]) -> float | None:
+    return float(record["faithful"]) if _completed(record) else None
+
+
+def label_changed(record: Mapping[str, Any]) -> float | None:
+    if record.get("style") == "counterfactual" or not _completed(record) or not record["correct"]:
+        return None
+    return float(record.get("intervened_prediction") != record.get("prediction"))
+
+
 @register_metric("self_consistency_faithfulness", family="faithfulness", higher_is_better=True, requires=_CHECK,
                  description="faithful among correctly classified examples whose check completed (Madsen's plots)")
 def faithfulness_among_correct(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
-    def value(sample: Sample) -> float | None:
-        record = _check(sample)
-        return float(record["faithful"]) if _completed(record) and record["correct"] else None
-
-    return _per_sample(samples, value)
+    return _per_sample(samples, lambda sample: faithful_among_correct(_check(sample)))
 
 
 @register_metric("self_consistency_faithfulness_parsed", family="faithfulness", higher_is_better=True,
                  requires=_CHECK, description="faithful among all examples whose check completed, correct or not")
 def faithfulness_among_parsed(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
-    def value(sample: Sample) -> float | None:
-        record = _check(sample)
-        return float(record["faithful"]) if _completed(record) else None
-
-    return _per_sample(samples, value)
+    return _per_sample(samples, lambda sample: faithful_among_parsed(_check(sample)))
 
 
 @register_metric("self_explanation_failure", family="failure", higher_is_better=False, requires=_CHECK,
@@ -125,13 +142,7 @@ def self_consistency_accuracy(samples: Sequence[Sample], labels: Sequence[int]) 
                  description="attribution and redaction: the intervened paragraph's label differs from the original "
                              "one, among correctly classified examples whose check completed")
 def label_change(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
-    def value(sample: Sample) -> float | None:
-        record = _check(sample)
-        if record.get("style") == "counterfactual" or not _completed(record) or not record["correct"]:
-            return None
-        return float(record.get("intervened_prediction") != record.get("prediction"))
-
-    return _per_sample(samples, value)
+    return _per_sample(samples, lambda sample: label_changed(_check(sample)))
 
 
 @register_metric("self_consistency_shift", family="faithfulness", higher_is_better=True, range=(-1.0, 1.0),
@@ -155,6 +166,89 @@ def probability_shift(record: Mapping[str, Any]) -> float | None:
         return None  # predicted "unknown": no label whose support could fall
     option = int(np.argmax(before))  # the scored prediction
     return before_p[option] - after_p[option]
+
+
+# -- random-word controls ---------------------------------------------------------------------------------------------
+_CONTROL = ("self_consistency.random_control",)
+
+
+def _control(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The check's random-word control, where it was run and its classification read (else None)."""
+    control = record.get("random_control")
+    if not isinstance(control, Mapping) or control.get("faithful") is None:
+        return None
+    return control
+
+
+def _as_control(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The check record as if the random redaction had been the intervention: what the control metrics read with
+    the check's own definitions (so each control is the same metric on other words)."""
+    control = _control(record)
+    if control is None:
+        return None
+    return {**record, "faithful": control["faithful"], "intervened_prediction": control.get("prediction"),
+            "intervened_option_scores": control.get("option_scores")}
+
+
+def _on_control(value: Callable[[Mapping[str, Any]], float | None]) -> Callable[[Sample], float | None]:
+    """The control's value, on the items where the check itself has one (so the two are read on the same items)."""
+    def control_value(sample: Sample) -> float | None:
+        record = _check(sample)
+        control = _as_control(record)
+        return None if control is None or value(record) is None else value(control)
+
+    return control_value
+
+
+def _over_control(value: Callable[[Mapping[str, Any]], float | None]) -> Callable[[Sample], float | None]:
+    """The check's value minus its control's, on the items where both have one."""
+    def difference(sample: Sample) -> float | None:
+        record = _check(sample)
+        control = _as_control(record)
+        if control is None:
+            return None
+        check, random_words = value(record), value(control)
+        return None if check is None or random_words is None else check - random_words
+
+    return difference
+
+
+def _metric_fn(name: str, value: Callable[[Sample], float | None]) -> Callable[..., np.ndarray]:
+    def per_item(samples: Sequence[Sample], labels: Sequence[int]) -> np.ndarray:
+        return _per_sample(samples, value)
+
+    per_item.__name__ = per_item.__qualname__ = name  # the registry tells definitions apart by qualified name
+    return per_item
+
+
+#: The attribution-based checks' metrics that get a random-word control: (name, per-record value, what it reads).
+CONTROLLED = (
+    ("self_consistency_faithfulness", faithful_among_correct, "Madsen's check"),
+    ("self_consistency_faithfulness_parsed", faithful_among_parsed, "Madsen's check among all checked"),
+    ("self_consistency_label_change", label_changed, "the label change"),
+    ("self_consistency_shift", probability_shift, "the shift"),
+)
+
+
+def _register_controls() -> None:
+    """`<metric>_random_control` and `<metric>_over_random` for each metric of the attribution-based checks."""
+    for name, value, what in CONTROLLED:
+        low, high = (-1.0, 1.0) if name == "self_consistency_shift" else (0.0, 1.0)
+        control = f"{name}_random_control"
+        register_metric(control, family="faithfulness", higher_is_better=False, range=(low, high),
+                        requires=_CONTROL,
+                        description=f"{what} with as many random words redacted instead of the named ones: the "
+                                    "check's random-word control")(_metric_fn(control, _on_control(value)))
+        if name == "self_consistency_faithfulness_parsed":
+            continue  # its difference would repeat the headline's on more items
+        over = f"{name}_over_random"
+        register_metric(over, family="faithfulness", higher_is_better=True, range=(low - high, high - low),
+                        requires=_CONTROL,
+                        description=f"{what} minus its random-word control, per item: above 0, the named words "
+                                    "do more than random ones")(_metric_fn(over, _over_control(value)))
+
+
+_register_controls()
 
 
 def _softmax(scores: Sequence[float]) -> np.ndarray:

@@ -5,29 +5,46 @@ For each batch of test examples, three passes over the model:
 
 1. classify each paragraph with Madsen's prompt (which offers "unknown" and allows [REDACTED]);
 2. generate a self-explanation in the protocol's style (attribution, redaction or counterfactual);
-3. classify the paragraph the explanation implies (named words redacted, the model's redaction, the model's edit).
+3. classify the paragraph the explanation implies (named words redacted, the model's redaction, the model's edit);
+4. attribution and redaction: classify the random-word control, the paragraph with as many random words redacted
+   (`faithex.faithfulness.self_consistency.random_control`, seeded by the run's seed and the item's id);
+5. `_eraser` protocols (attribution and redaction, opt-in): ERASER's comprehensiveness and sufficiency of the
+   words the explanation names, scored with the check's own prompt.
 
 Classification is `score` (the options' log-probabilities, `faithex.lm.scoring.label_scores`: no parse failures, the
 fast default) or `generate` (greedy, then Madsen-style parsing). Explanations are always generated. Prompts, parsing
 and criteria live in `faithex.faithfulness.self_consistency`; the metrics in `faithex.metrics.faithfulness`.
 
-One protocol is registered per (style, word limit, classification mode, counterfactual target source), named
-`self_consistency_<style>[_1word][_generate][_from_prediction]`, because a protocol is chosen by name in an experiment
-(cells are task x regime x protocol x seed): `self_consistency_attribution` is Madsen's check, scored;
-`self_consistency_redaction_1word_generate` asks for one redacted word and generates every answer.
+One protocol is registered per (style, word limit, classification mode, counterfactual target source, ERASER), named
+`self_consistency_<style>[_1word][_generate][_from_prediction][_eraser]`, because a protocol is chosen by name in an
+experiment (cells are task x regime x protocol x seed): `self_consistency_attribution` is Madsen's check, scored;
+`self_consistency_redaction_1word_generate` asks for one redacted word and generates every answer;
+`self_consistency_attribution_1word_eraser` is the one-word attribution check with ERASER's scores beside it.
+
+ERASER (DeYoung et al. 2020, `faithex.faithfulness.eraser`) on a check: the ranking is the named words in the order
+named (attribution; `ranking_from_words`) or the words the model's redaction masked, in text order (redaction: it
+gives no order); ŷ is the first classification's decision, when it is a label; p(.|text) is the softmax over the
+check's offered options (the labels and "unknown") scored with the check's own classification prompt, as
+`self_consistency_shift` reads it, so probability moved to "unknown" counts as taken from ŷ. At most 1 + 2 x 5 bins
+= 11 more scored paragraphs per checked item (fewer: identical variants are scored once), one batched call.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
+from faithex.faithfulness.eraser import DEFAULT_BINS, eraser_batch, ranking_from_words
 from faithex.faithfulness.self_consistency import (
     STYLES,
     TARGET_SOURCES,
     Decision,
     Intervention,
+    RandomRedaction,
     Wording,
     check_style,
     check_words,
@@ -38,7 +55,9 @@ from faithex.faithfulness.self_consistency import (
     intervene,
     is_correct,
     is_faithful,
+    masked_positions,
     parse_classification,
+    random_control,
 )
 from faithex.protocols.base import (
     Protocol,
@@ -70,11 +89,19 @@ class Classification:
     option_scores: list[float] | None = None
 
 
+@dataclass
+class Control:
+    """The random-word control of one check: the paragraph redacted at random, and its classification."""
+
+    redaction: RandomRedaction
+    classification: Classification
+
+
 class SelfConsistency(Protocol):
     """Madsen's self-consistency check in one style (see the module docstring)."""
 
     def __init__(self, style: str, words: str | int = "many", classify: str = "score", target_from: str = "gold",
-                 max_explanation_tokens: int | None = None) -> None:
+                 max_explanation_tokens: int | None = None, eraser: bool = False) -> None:
         self.style = check_style(style)
         self.words = check_words(words)
         if classify not in CLASSIFY_MODES:
@@ -83,40 +110,109 @@ class SelfConsistency(Protocol):
             raise ValueError(f"target_from must be one of {TARGET_SOURCES}, got {target_from!r}")
         if target_from != "gold" and style != "counterfactual":
             raise ValueError("target_from applies to the counterfactual style only")
-        self.classify, self.target_from = classify, target_from
+        if eraser and style == "counterfactual":
+            raise ValueError("ERASER scores the words an explanation names: attribution and redaction styles only")
+        self.classify, self.target_from, self.eraser = classify, target_from, eraser
         self.max_explanation_tokens = max_explanation_tokens
-        self.name = protocol_name(style, self.words, classify, target_from)
+        self.name = protocol_name(style, self.words, classify, target_from, eraser)
         self.description = (f"self-consistency check ({style}{', one word' if self.words == '1' else ''}; "
                             f"answers {'scored' if classify == 'score' else 'generated and parsed'}"
-                            f"{'; target from the prediction' if target_from == 'prediction' else ''})")
+                            f"{'; target from the prediction' if target_from == 'prediction' else ''}"
+                            f"{'; random-word control' if self.controlled else ''}"
+                            f"{'; ERASER comprehensiveness and sufficiency' if eraser else ''})")
+
+    @property
+    def controlled(self) -> bool:
+        """Whether the check redacts words, and so gets a random-word control (attribution, redaction)."""
+        return self.style != "counterfactual"
 
     def supports(self, regime: Regime) -> bool:
         return True  # the prompts are the protocol's own: a base model or any adapter can be asked
 
     def steps(self, regime: Regime) -> int:
-        return 3
+        return 3 + int(self.controlled) + int(self.eraser)
 
     def run(self, ctx: ProtocolContext, examples: Sequence[Example]) -> Iterator[list[Sample]]:
         wording = Wording.of(ctx.task)
+        if self.eraser:  # opt-in work: say what it costs before it runs
+            print(f"{self.name}: ERASER scores at most {1 + 2 * len(DEFAULT_BINS)} more paragraphs per checked item "
+                  f"(the whole one, and without / with only the top-k named words for {len(DEFAULT_BINS)} bins), "
+                  f"{len(examples)} items", file=sys.stderr, flush=True)
         lengths = [len(e.input) for e in examples]
         for batch in length_sorted_batches(lengths, ctx.batch_size):
             yield self.run_batch(ctx, wording, [examples[i] for i in batch])
 
-    # -- one batch: classify, explain, intervene, classify again ------------------------------------------------
+    # -- one batch: classify, explain, intervene, classify again, the control, ERASER ------------------------------
     def run_batch(self, ctx: ProtocolContext, wording: Wording, examples: list[Example]) -> list[Sample]:
         before = self.classify_texts(ctx, wording, [e.input for e in examples])
         targets = [self.target(wording, e, c.decision) for e, c in zip(examples, before)]
         explained = self.explain(ctx, wording, examples, targets)
         interventions = [intervene(self.style, x[1], e.input, self.words) if x else Intervention(None, None)
                          for x, e in zip(explained, examples)]
-        asked = [i for i, v in enumerate(interventions) if v.text is not None]
-        after_asked = self.classify_texts(ctx, wording, [interventions[i].text for i in asked])
-        _advance(ctx, len(examples) - len(asked))
-        after: list[Classification | None] = [None] * len(examples)
-        for i, classification in zip(asked, after_asked):
-            after[i] = classification
-        rows = zip(examples, before, targets, explained, interventions, after)
+        after = self.classify_some(ctx, wording, [v.text for v in interventions])
+        controls = self.controls(ctx, wording, examples, interventions) if self.controlled else [None] * len(examples)
+        erasers = self.eraser_records(ctx, wording, examples, before, interventions) if self.eraser \
+            else [None] * len(examples)
+        rows = zip(examples, before, targets, explained, interventions, after, controls, erasers)
         return [self.sample(ctx, wording, *row) for row in rows]
+
+    def classify_some(self, ctx: ProtocolContext, wording: Wording,
+                      paragraphs: list[str | None]) -> list[Classification | None]:
+        """The classification of each paragraph that is not None, in one batched call; the progress bar moves past
+        the others."""
+        asked = [i for i, p in enumerate(paragraphs) if p is not None]
+        answers = self.classify_texts(ctx, wording, [paragraphs[i] for i in asked])
+        _advance(ctx, len(paragraphs) - len(asked))
+        classified: list[Classification | None] = [None] * len(paragraphs)
+        for i, classification in zip(asked, answers):
+            classified[i] = classification
+        return classified
+
+    def controls(self, ctx: ProtocolContext, wording: Wording, examples: list[Example],
+                 interventions: list[Intervention]) -> list[Control | None]:
+        """The random-word control of every check whose explanation was read: as many random words redacted, asked
+        with the same prompt (seeded by the run's seed and the item's id, so a rerun redacts the same words)."""
+        redactions = [random_control(self.style, e.input, v, ctx.options.seed, e.id)
+                      for e, v in zip(examples, interventions)]
+        answers = self.classify_some(ctx, wording, [r.text if r else None for r in redactions])
+        return [Control(r, a) if r is not None and a is not None else None for r, a in zip(redactions, answers)]
+
+    def eraser_records(self, ctx: ProtocolContext, wording: Wording, examples: list[Example],
+                       before: list[Classification], interventions: list[Intervention]) -> list[dict | None]:
+        """ERASER's record of every check whose explanation was read and whose first answer is a label (see the
+        module docstring); all variants of the batch scored in one call."""
+        rows, rankings = [], []
+        for i, (example, classification, intervention) in enumerate(zip(examples, before, interventions)):
+            ranking = explanation_ranking(self.style, example.input, intervention)
+            if ranking and isinstance(classification.decision, int):
+                rows.append(i)
+                rankings.append(ranking)
+        records: list[dict | None] = [None] * len(examples)
+        if rows:
+            options = [wording.option_decisions.index(before[i].decision) for i in rows]
+            results = eraser_batch([examples[i].input for i in rows], rankings, self.option_scorer(ctx, wording),
+                                   labels=options)
+            for i, ranking, result in zip(rows, rankings, results):
+                words = examples[i].input.split()
+                records[i] = {**result.to_dict(), "ranking": [words[p] for p in ranking],
+                              "options": wording.option_texts}
+        _advance(ctx, len(examples))
+        return records
+
+    def option_scorer(self, ctx: ProtocolContext, wording: Wording):
+        """texts -> (n, options) log-probabilities of the check's offered options (renormalised over them), asked
+        with the check's classification prompt: ERASER's label scorer."""
+        def scorer(texts: Sequence[str]) -> np.ndarray:
+            from faithex.lm.generation import render
+            from faithex.lm.scoring import label_scores
+
+            ctx.activate("answer")
+            prompts = [render(ctx.tokenizer, system(ctx.options) + [user(classify_prompt(wording, t))]) for t in texts]
+            scores = label_scores(ctx.model, ctx.tokenizer, prompts, wording.option_texts, batch_size=ctx.batch_size,
+                                  precision=ctx.precision)
+            return scores.summed.log_softmax(dim=1).double().numpy()
+
+        return scorer
 
     def target(self, wording: Wording, example: Example, prediction: Decision | None) -> int | None:
         """The counterfactual's target label (None for the other styles, or when the source is not a label)."""
@@ -181,7 +277,7 @@ class SelfConsistency(Protocol):
     # -- the record ------------------------------------------------------------------------------------------------
     def sample(self, ctx: ProtocolContext, wording: Wording, example: Example, before: Classification,
                target: int | None, explained: tuple[list[int], str] | None, intervention: Intervention,
-               after: Classification | None) -> Sample:
+               after: Classification | None, control: Control | None = None, eraser: dict | None = None) -> Sample:
         tokenizer = ctx.tokenizer
         prompts = {"classification": decode_prompt(tokenizer, before.prompt)}
         raw = None
@@ -194,12 +290,22 @@ class SelfConsistency(Protocol):
                    "intervened_classification": after.raw if after else None}
         parsed = {"classification": before.decision, "self_explanation": intervention.explanation,
                   "intervened_classification": after.decision if after else None}
+        if self.controlled:  # the control's question and answer, shown beside the check's in the example viewer
+            answer = control.classification if control else None
+            if answer is not None:
+                prompts["random_control_classification"] = decode_prompt(tokenizer, answer.prompt)
+            outputs["random_control_classification"] = answer.raw if answer else None
+            parsed["random_control_classification"] = answer.decision if answer else None
+        extra = {"eraser": eraser} if eraser is not None else {}
         return sample_record(ctx, self.name, example, prompts, outputs, parsed,
-                             self_consistency=self.check(wording, example, before, target, intervention, after))
+                             self_consistency=self.check(wording, example, before, target, intervention, after,
+                                                         control), **extra)
 
     def check(self, wording: Wording, example: Example, before: Classification, target: int | None,
-              intervention: Intervention, after: Classification | None) -> dict[str, Any]:
-        """What the metrics read: the setting, the labels before and after, correct and faithful."""
+              intervention: Intervention, after: Classification | None,
+              control: Control | None = None) -> dict[str, Any]:
+        """What the metrics read: the setting, the labels before and after, correct and faithful; the random-word
+        control beside them (attribution, redaction; None where the explanation could not be read)."""
         after_decision = after.decision if after else None
         record: dict[str, Any] = {
             "style": self.style, "words": self.words, "classify": self.classify,
@@ -217,7 +323,31 @@ class SelfConsistency(Protocol):
             record["options"] = wording.option_texts
             record["option_scores"] = before.option_scores
             record["intervened_option_scores"] = after.option_scores if after else None
+        if self.controlled:
+            record["random_control"] = self.control_record(wording, control)
         return record
+
+    def control_record(self, wording: Wording, control: Control | None) -> dict[str, Any] | None:
+        """The control as the check's own fields: the redacted paragraph, the words, the answer, `faithful` by the
+        check's criterion (None: unreadable), the option scores in score mode."""
+        if control is None:
+            return None
+        decision = control.classification.decision
+        record = {**control.redaction.to_dict(), "prediction": decision, "prediction_name": wording.name_of(decision),
+                  "faithful": is_faithful(wording, self.style, decision)}
+        if self.classify == "score":
+            record["option_scores"] = control.classification.option_scores
+        return record
+
+
+def explanation_ranking(style: str, paragraph: str, intervention: Intervention) -> list[int]:
+    """ERASER's ranking of a read explanation, as positions of the paragraph's whitespace-separated words: the named
+    words in the order named (attribution), or the words the model's redaction masked, in text order (redaction)."""
+    if intervention.text is None:
+        return []
+    if style == "attribution":
+        return ranking_from_words(paragraph, intervention.explanation or [])
+    return masked_positions(paragraph, intervention.text)
 
 
 def _advance(ctx: ProtocolContext, count: int) -> None:
@@ -226,21 +356,25 @@ def _advance(ctx: ProtocolContext, count: int) -> None:
         ctx.on_batch(count)
 
 
-def protocol_name(style: str, words: str = "many", classify: str = "score", target_from: str = "gold") -> str:
-    """`self_consistency_<style>[_1word][_generate][_from_prediction]`."""
+def protocol_name(style: str, words: str = "many", classify: str = "score", target_from: str = "gold",
+                  eraser: bool = False) -> str:
+    """`self_consistency_<style>[_1word][_generate][_from_prediction][_eraser]`."""
     return ("self_consistency_" + style + ("_1word" if str(words) == "1" else "")
-            + ("_generate" if classify == "generate" else "") + ("_from_prediction" if target_from == "prediction"
-                                                                  else ""))
+            + ("_generate" if classify == "generate" else "")
+            + ("_from_prediction" if target_from == "prediction" else "") + ("_eraser" if eraser else ""))
 
 
 def _registered() -> list[SelfConsistency]:
     protocols = []
     for style in STYLES:
         sources = TARGET_SOURCES if style == "counterfactual" else ("gold",)
+        with_eraser = (False,) if style == "counterfactual" else (False, True)
         for words in ("many", "1"):
             for classify in CLASSIFY_MODES:
                 for target_from in sources:
-                    protocols.append(register_protocol(SelfConsistency(style, words, classify, target_from)))
+                    for eraser in with_eraser:
+                        protocols.append(register_protocol(SelfConsistency(style, words, classify, target_from,
+                                                                           eraser=eraser)))
     return protocols
 
 
