@@ -44,3 +44,40 @@ def test_cc_shap_is_opt_in():
 def test_a_wrong_name_in_the_battery_is_one_clear_error(battery, message):
     with pytest.raises(ConfigError, match=message):
         protocols(battery=battery)
+
+
+# -- the battery table --------------------------------------------------------------------------------------------
+def result_cell(regime, protocol, **metrics):
+    return {"task": "dt", "regime": regime, "protocol": protocol, "seed": 0, "train": {},
+            "metrics": {name: {"value": value, "low": value - 0.05, "high": min(value + 0.05, 1.0), "n": 300}
+                        for name, value in metrics.items()}}
+
+
+def test_the_battery_table_shows_each_test_with_its_baseline_and_says_where_a_test_cannot_ask_the_regime():
+    from faithex.report.battery import battery_table
+
+    results = {"experiment": "t", "cells": [
+        result_cell("joint", "direct", alignment_rate=0.6, answer_accuracy=0.8),
+        result_cell("joint_reasoning", "two_step", alignment_rate=1.0, answer_accuracy=0.9),
+        result_cell("joint_reasoning", "reasoning_step_flip", alignment_rate=0.5, mistake_answer_follow=0.95,
+                    mistake_answer_ignore_baseline=0.45, mistake_nochange_keep=0.97),
+    ]}
+    headers, rows = battery_table(results)
+    assert headers == ["Task", "Regime", "Alignment", "Answer follows reasoning (ignore)", "No-change kept"]
+    joint, reasoning = rows
+    assert joint == ["dt", "joint", "0.600 [0.55, 0.65] n=300", "n/a", "n/a"]  # no reasoning turn to flip
+    # the alignment is the regime's own protocol's (two_step), not the interventions cell's
+    assert reasoning[2:] == ["1.000 [0.95, 1.00] n=300", "0.950 [0.90, 1.00] n=300 (ignore 0.450)",
+                             "0.970 [0.92, 1.00] n=300"]
+
+
+def test_a_test_that_could_ask_the_regime_but_was_not_asked_is_a_dash_and_no_causal_test_no_table():
+    from faithex.report.battery import battery_table
+
+    cells = [result_cell("joint_reasoning", "two_step", alignment_rate=1.0),
+             result_cell("joint_reasoning", "reasoning_interventions", mistake_answer_follow=0.9)]
+    results = {"experiment": "t", "cells": cells + [
+        {**result_cell("joint_reasoning", "two_step", alignment_rate=1.0), "task": "dt-other"}]}
+    _, rows = battery_table(results)
+    assert rows[1][:2] == ["dt-other", "joint_reasoning"] and rows[1][3] == "-"
+    assert battery_table({"experiment": "t", "cells": cells[:1]}) is None
