@@ -81,3 +81,19 @@ def test_a_test_that_could_ask_the_regime_but_was_not_asked_is_a_dash_and_no_cau
     _, rows = battery_table(results)
     assert rows[1][:2] == ["dt-other", "joint_reasoning"] and rows[1][3] == "-"
     assert battery_table({"experiment": "t", "cells": cells[:1]}) is None
+
+
+def test_each_madsen_check_gets_a_column_with_its_random_word_control_beside_it():
+    from faithex.report.battery import battery_table
+
+    results = {"experiment": "t", "cells": [
+        result_cell("pseudo_faithful", "self_consistency_attribution", self_consistency_faithfulness=0.4,
+                    self_consistency_faithfulness_random_control=0.1),
+        result_cell("pseudo_faithful", "self_consistency_counterfactual", self_consistency_faithfulness=0.3),
+    ]}
+    headers, rows = battery_table(results)
+    assert headers[2:] == ["self_consistency_attribution (random)", "self_consistency_counterfactual"]
+    assert rows == [["dt", "pseudo_faithful", "0.400 [0.35, 0.45] n=300 (random 0.100)", "0.300 [0.25, 0.35] n=300"]]
+    # without a control, Madsen's checks are paper 3's own tables: no battery table
+    del results["cells"][0]["metrics"]["self_consistency_faithfulness_random_control"]
+    assert battery_table(results) is None

@@ -51,13 +51,15 @@ COLUMNS = (
 #: Columns that make the table worth showing (alignment alone is paper 1's table).
 CAUSAL = {column.metric for column in COLUMNS[1:]}
 MADSEN = "self_consistency_faithfulness"
+RANDOM_CONTROL = f"{MADSEN}_random_control"
 
 
 def battery_table(results: Mapping[str, Any]) -> tuple[list[str], list[list[str]]] | None:
     """(headers, rows) of the battery, or None when the run has no causal test."""
     columns = _columns(results)
-    if not any(column.metric in CAUSAL or column.metric == MADSEN for column in columns):
-        return None
+    if not any(column.metric in CAUSAL or (column.beside and column.beside[1] == RANDOM_CONTROL)
+               for column in columns):
+        return None  # nothing the other tables do not show already
     several_seeds = len({cell["seed"] for cell in results["cells"]}) > 1
     headers = ["Task", "Regime"] + (["Seed"] if several_seeds else []) + [_title(column) for column in columns]
     rows = []
@@ -74,9 +76,13 @@ def _columns(results: Mapping[str, Any]) -> list[Column]:
     columns = [column for column in COLUMNS if column.metric in present]
     checks = sorted({cell["protocol"] for cell in results["cells"] if MADSEN in cell["metrics"]})
     for protocol in checks:
-        control = f"{MADSEN}_random_control"
-        columns.append(Column(protocol, MADSEN, (protocol,), ("random", control) if control in present else None))
+        beside = ("random", RANDOM_CONTROL) if _has(results, protocol, RANDOM_CONTROL) else None
+        columns.append(Column(protocol, MADSEN, (protocol,), beside))
     return columns
+
+
+def _has(results: Mapping[str, Any], protocol: str, metric: str) -> bool:
+    return any(cell["protocol"] == protocol and metric in cell["metrics"] for cell in results["cells"])
 
 
 def _title(column: Column) -> str:
