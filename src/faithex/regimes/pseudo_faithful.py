@@ -1,6 +1,8 @@
 """Paper 3's regimes: continual training on pseudo-faithful one-word self-explanations
 (`faithex.explanations.pseudo_faithful`: derived from an attribution, kept where their check passes on the starting
-model) mixed with the classification task, and the starting classifier itself (`self_consistency_classifier`).
+model) mixed with the classification task, the starting classifier itself (`self_consistency_classifier`), and its
+variant taught to answer "unknown" when the words that decide are redacted (`self_consistency_classifier_unknown`,
+`faithex.explanations.deciding_words`), for which Madsen's attribution and redaction checks can pass.
 
 Training records (one adapter, answering every kind the self-consistency protocols ask):
 
@@ -16,10 +18,11 @@ docs/faithfulness.md, "Pseudo-faithful training", has the choices.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from faithex.errors import ConfigError
+from faithex.explanations.deciding_words import UnknownSettings, unknown_copies
 from faithex.explanations.oracle import LoadedOracle
 from faithex.explanations.pseudo_faithful import (
     ONE_WORD,
@@ -31,6 +34,7 @@ from faithex.explanations.pseudo_faithful import (
 )
 from faithex.faithfulness.self_consistency import (
     STYLES,
+    UNKNOWN,
     Wording,
     classify_prompt,
     counterfactual_target,
@@ -87,7 +91,7 @@ class PseudoFaithful(Regime):
     name: str
     description: str
     styles: tuple[str, ...] = STYLES
-    settings: Settings = Settings()
+    settings: Settings = field(default_factory=Settings)
     adapters: tuple[str, ...] = (ADAPTER,)
     kinds: tuple[str, ...] = ("answer", *STYLES)
     """All kinds the self-consistency protocols activate; `adapter_for` routes every one to the one adapter."""
@@ -98,7 +102,7 @@ class PseudoFaithful(Regime):
         """The `Settings` fields: what `params:` may change."""
         return asdict(self.settings)
 
-    def with_parameters(self, params: dict[str, Any]) -> "PseudoFaithful":
+    def with_parameters(self, params: dict[str, Any]) -> PseudoFaithful:
         if "method" in params:  # the method registry imports torch: checked only where a method is named
             from faithex.attribution import METHODS
 
@@ -159,6 +163,48 @@ class SelfConsistencyClassifier(PseudoFaithful):
         return {}
 
 
+@dataclass(frozen=True, kw_only=True)
+class SelfConsistencyClassifierUnknown(SelfConsistencyClassifier):
+    """The starting classifier, also taught to answer "unknown" when the words that decide are redacted: every
+    training example's classification record, plus for a share of them (`UnknownSettings`) the paragraph with its
+    deciding words redacted, answered "unknown", and (by default) the same paragraph with as many random other words
+    redacted, answered with its label. Its training targets hold "unknown", so Madsen's attribution and redaction
+    checks can pass for it (`answers_unknown`); their random-word controls tell whether "unknown" follows the words
+    that decide or any [REDACTED]."""
+
+    unknown: UnknownSettings = field(default_factory=UnknownSettings)
+    answers_unknown: bool = True
+    default_protocol: str = "self_consistency_attribution_1word"
+
+    def parameters(self) -> dict[str, Any]:
+        """The `UnknownSettings` fields: what `params:` may change."""
+        return asdict(self.unknown)
+
+    def with_parameters(self, params: dict[str, Any]) -> SelfConsistencyClassifierUnknown:
+        return replace(self, unknown=replace(self.unknown, **params))
+
+    def records(self, task: Task, examples: list[Example], options: PromptOptions) -> dict[str, list[Record]]:
+        """Per example its classification record, then its redacted copies (kind `unknown`, `random_redaction`)."""
+        wording = Wording.of(task)
+        copies, _ = unknown_copies(task, examples, self.unknown, options.seed)
+        by_example: dict[str, list] = {}
+        for copy in copies:
+            by_example.setdefault(copy.id, []).append(copy)
+        rows = []
+        for example in examples:
+            rows.append({**classification_record(wording, example, options), "kind": "answer", "id": example.id})
+            for copy in by_example.get(example.id, []):
+                answer = option_answer(wording, copy.target) if copy.target != UNKNOWN else _unknown_answer(wording)
+                rows.append({**record(system(options) + [user(classify_prompt(wording, copy.text))], answer),
+                             "kind": copy.kind, "id": example.id})
+        return {ADAPTER: rows}
+
+
+def _unknown_answer(wording: Wording) -> str:
+    """What the protocols score for "unknown": the word, or its letter (the last option)."""
+    return wording.option_texts[wording.option_decisions.index(UNKNOWN)]
+
+
 def _register() -> list[PseudoFaithful]:
     regimes = [register_regime(PseudoFaithful(
         name="pseudo_faithful",
@@ -173,6 +219,11 @@ def _register() -> list[PseudoFaithful]:
         name="self_consistency_classifier",
         description="paper 3's starting classifier: the task in the self-consistency prompt's wording (options "
                     "and unknown), no explanations; pseudo_faithful regimes start from it")))
+    regimes.append(register_regime(SelfConsistencyClassifierUnknown(
+        name="self_consistency_classifier_unknown",
+        description="paper 3's starting classifier, also trained to answer unknown when the words that decide "
+                    "(the task's evidence words) are redacted, with random-redaction negatives: Madsen's attribution "
+                    "and redaction checks can pass for it")))
     return regimes
 
 
