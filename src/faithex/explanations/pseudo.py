@@ -8,7 +8,9 @@ but carries no reasoning ("syntactically incoherent yet vocabulary-aligned", Sha
 A word here is a whitespace-separated token (`pseudo_words`), punctuation attached: a shuffle keeps exactly the
 characters of the original, and "same length" means the same number of tokens. Pass `len(pseudo_words(text))` as
 `n_words` to match an explanation's length. Both functions draw only from the `numpy.random.Generator` given, so a
-seeded generator gives the same text every time.
+seeded generator gives the same text every time. The shuffle itself lives in the lower layer
+`faithex.faithfulness.explanation_interventions`, whose intervention (c) shuffles a model's own explanation the same
+way; it is imported from there.
 """
 
 from __future__ import annotations
@@ -19,24 +21,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from faithex.errors import ConfigError
-
-
-def pseudo_words(text: str) -> list[str]:
-    """The tokens a pseudo-explanation is made of: `text` split at whitespace."""
-    return text.split()
-
-
-def shuffled_explanation(text: str, rng: np.random.Generator) -> str:
-    """The words of `text` in a random order, joined by single spaces.
-
-    Whenever `text` has at least two distinct words the result differs from the original word order: a draw that
-    gives the original order back is rotated by one word (a rotation of a sequence equals it only when all its
-    words are the same)."""
-    tokens = pseudo_words(text)
-    shuffled = [tokens[i] for i in rng.permutation(len(tokens))]
-    if shuffled == tokens and len(set(tokens)) >= 2:
-        shuffled = shuffled[1:] + shuffled[:1]
-    return " ".join(shuffled)
+from faithex.faithfulness.explanation_interventions import pseudo_words, shuffled_explanation  # noqa: F401
 
 
 class ExplanationVocabulary:
