@@ -6,13 +6,15 @@
   explanation in training. The answer is the best-scoring label: no parse failures.
 
 The regime owns the format (`explanation_prefix`, `explanation_of`, `answer_context`, `label_continuation`), so this
-module imports no regime module. The scoring prompt is rebuilt as text and tokenised again: the tokens the model
-generated need not be the ones its text tokenises to, and training saw the text's own tokens.
+module imports no regime module; its steps (`explanation_head`, `generate_explanations`, `answer_prompt`,
+`score_labels`) are shared with `explanation_interventions`. The scoring prompt is rebuilt as text and tokenised
+again: the tokens the model generated need not be the ones its text tokenises to, and training saw the text's own
+tokens.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from faithex.errors import ConfigError
 from faithex.protocols.base import (
@@ -34,7 +36,7 @@ class ExplainThenScore(Protocol):
     description = "the explanation generated first, then each label's log-probability after it"
 
     def supports(self, regime: Regime) -> bool:
-        return regime.kinds[:1] == ("explanation",)
+        return explains_first(regime)
 
     def steps(self, regime: Regime) -> int:
         return 2  # a generation pass, then a scoring pass
@@ -42,8 +44,7 @@ class ExplainThenScore(Protocol):
     def run(self, ctx: ProtocolContext, examples: Sequence[Example]) -> Iterator[list[Sample]]:
         ctx.activate("explanation")
         budget = explanation_budget(ctx)
-        heads = [chat_prompt(ctx.tokenizer, ctx.regime.prompt("explanation", ctx.task, e, ctx.options))
-                 for e in examples]
+        heads = [explanation_head(ctx, e) for e in examples]
         requests = [tokens(ctx.tokenizer, head + ctx.regime.explanation_prefix) for head in heads]
         for batch in length_sorted_batches([len(r) for r in requests], ctx.batch_size):
             yield self.run_batch(ctx, [examples[i] for i in batch], [heads[i] for i in batch],
@@ -51,18 +52,12 @@ class ExplainThenScore(Protocol):
 
     def run_batch(self, ctx: ProtocolContext, examples: list[Example], heads: list[str], requests: list[list[int]],
                   budget: int) -> list[Sample]:
-        from faithex.lm.generation import generate  # torch: imported when a model is asked, not at start-up
-        from faithex.lm.scoring import label_scores
-
-        regime, task, tokenizer = ctx.regime, ctx.task, ctx.tokenizer
-        generated = generate(ctx.model, tokenizer, requests, budget, batch_size=ctx.batch_size,
-                             precision=ctx.precision, on_batch=ctx.on_batch)
-        explanations = [regime.explanation_of(text) for text in generated]
-        answer_prompts = [tokens(tokenizer, head + regime.answer_context(explanation))
-                          for head, explanation in zip(heads, explanations)]
+        task, tokenizer = ctx.task, ctx.tokenizer
+        generated = generate_explanations(ctx, requests, budget, on_batch=ctx.on_batch)
+        explanations = [ctx.regime.explanation_of(text) for text in generated]
+        answer_prompts = [answer_prompt(ctx, head, explanation) for head, explanation in zip(heads, explanations)]
+        scores = score_labels(ctx, answer_prompts, on_batch=ctx.on_batch)
         names = [task.answer_text(label) for label in task.labels]
-        scores = label_scores(ctx.model, tokenizer, answer_prompts, [regime.label_continuation(n) for n in names],
-                              batch_size=ctx.batch_size, precision=ctx.precision, on_batch=ctx.on_batch)
         samples = []
         for i, example in enumerate(examples):
             best = int(scores.predicted[i])
@@ -77,6 +72,40 @@ class ExplainThenScore(Protocol):
         return samples
 
 
+# -- the format's steps, shared with the explanation interventions ---------------------------------------------------
+def explains_first(regime: Regime) -> bool:
+    """Whether the regime writes its explanation before its label (then the label is scored after it)."""
+    return regime.kinds[:1] == ("explanation",)
+
+
+def explanation_head(ctx: ProtocolContext, example: Example) -> str:
+    """The example's conversation as text, up to the assistant's turn header."""
+    return chat_prompt(ctx.tokenizer, ctx.regime.prompt("explanation", ctx.task, example, ctx.options))
+
+
+def generate_explanations(ctx: ProtocolContext, requests: Sequence[list[int]], budget: int,
+                          on_batch: Callable[[int], None] | None = None) -> list[str]:
+    """The model's greedy continuations of `requests` (heads with the regime's explanation prefix), as generated."""
+    from faithex.lm.generation import generate  # torch: imported when a model is asked, not at start-up
+
+    return generate(ctx.model, ctx.tokenizer, list(requests), budget, batch_size=ctx.batch_size,
+                    precision=ctx.precision, on_batch=on_batch)
+
+
+def answer_prompt(ctx: ProtocolContext, head: str, explanation: str) -> list[int]:
+    """Token ids of the head and the assistant's text up to the label: "Explanation: {explanation}\nAnswer:"."""
+    return tokens(ctx.tokenizer, head + ctx.regime.answer_context(explanation))
+
+
+def score_labels(ctx: ProtocolContext, prompts: Sequence[list[int]], on_batch: Callable[[int], None] | None = None):
+    """`LabelScores` of the task's labels, each as it continues an `answer_prompt` (its tokens, the end of turn)."""
+    from faithex.lm.scoring import label_scores
+
+    names = [ctx.task.answer_text(label) for label in ctx.task.labels]
+    return label_scores(ctx.model, ctx.tokenizer, list(prompts), [ctx.regime.label_continuation(n) for n in names],
+                        batch_size=ctx.batch_size, precision=ctx.precision, on_batch=on_batch)
+
+
 def parsed_decisions(ctx: ProtocolContext, answer: int, explanation: str) -> dict[str, int | None]:
     """The scored answer, and the decision the explanation states where the task can read one (paper 1's tasks)."""
     parsed: dict[str, int | None] = {"answer": answer}
@@ -87,12 +116,12 @@ def parsed_decisions(ctx: ProtocolContext, answer: int, explanation: str) -> dic
     return parsed
 
 
-def explanation_budget(ctx: ProtocolContext) -> int:
+def explanation_budget(ctx: ProtocolContext, protocol: str = "explain_then_score") -> int:
     """max_new_tokens for the explanation: from the training explanations, as the model writes them (after a
-    space)."""
+    space). `protocol`: the one asking, named in the error."""
     texts = [" " + e.explanation.strip() for e in ctx.train if e.explanation and e.explanation.strip()]
     if not texts:
-        raise ConfigError(f"protocol '{ExplainThenScore.name}' sizes its explanations from the training examples' "
+        raise ConfigError(f"protocol '{protocol}' sizes its explanations from the training examples' "
                           "explanations, and none has one")
     return token_budget(ctx.tokenizer, texts)
 
