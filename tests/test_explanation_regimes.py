@@ -293,7 +293,9 @@ def test_a_run_trains_and_evaluates_explanation_regimes(tiny_model_dir, tmp_path
     results = run_experiment(spec, tmp_path / "run")
 
     cells = {(c["regime"], c["protocol"]) for c in results["cells"]}
-    assert cells == {("explanation_label", "explain_then_score"), ("bag_of_words_explanation_instructed", "score")}
+    # the explanation-first regime also gets the battery's explanation interventions, on by default
+    assert cells == {("explanation_label", "explain_then_score"), ("explanation_label", "explanation_interventions"),
+                     ("bag_of_words_explanation_instructed", "score")}
     samples = read_jsonl(tmp_path / "run" / "samples" / "reviews__explanation_label__explain_then_score__s0.jsonl")
     assert len(samples) == 2
     for sample in samples:

@@ -12,8 +12,8 @@ metrics (macro_f1, recall/<label>).
 from __future__ import annotations
 
 # importing registers the metrics: paper 1's, the label metrics, faithfulness (Madsen, ERASER), the reasoning
-# interventions' and CC-SHAP's
-from . import ccshap, classification, faithfulness, interventions, paper1  # noqa: F401
+# interventions' (reasoning and explanation) and CC-SHAP's
+from . import ccshap, classification, explanation_interventions, faithfulness, interventions, paper1  # noqa: F401
 from .classification import confusion_matrix
 from .comparison import MisalignedSamplesError, align_by_id, compare, summarise_seeds
 from .evaluate import applicable_metrics, evaluate_samples, per_example, summarise_metric
