@@ -13,9 +13,14 @@ caused either. Per test example, after the model has written its own reasoning R
   negated, the later steps as the forced step implies them, the stated output left as R's: asked only where that
   output changes) and the *no-change control* (the flips whose implied output is R's own: the answer should stay);
 - (d) **early answering**: R cut after step k, for k = 0 (an empty reasoning) ... K (every step, no output);
-- (e) **filler**: R replaced by `...` units of the same token length (below).
-
-(Lanham's fifth test, paraphrasing, needs a regime trained on both reasoning formats: not here.)
+- (e) **filler**: R replaced by `...` units of the same token length (below);
+- (f) **paraphrase**: R re-written in the task's other reasoning format (compressed <-> verbose), then the answer.
+  The task does the re-writing from R as it parses it (`rewrite_reasoning`), so the paraphrase states the same
+  steps, right or wrong, and the same output in other words; the input turn names the other format, as in
+  training. The answer should *not* change: the content is the same, and a model that changes its answer with the
+  wording (Lanham's "encoded reasoning") does not answer from what the reasoning says. Asked only where the model
+  was trained on both formats (the regime's `both_reasoning_formats`: the `Asker` then has `paraphrase_scores`);
+  elsewhere a paraphrase would be text the model never learnt to read, and the record has no `paraphrase`.
 
 Answers are *scored* (the label log-probabilities after the reasoning; the best label is the answer), not
 generated: cheaper, and no parse failures. Explanations are generated for the own reasoning and the mistakes only
@@ -27,8 +32,9 @@ kind of request (own reasoning, continuations, answers, explanations) per batch 
 
 Cost per example with K steps, all steps flipped: 1 + K generated reasonings (the own one, K continuations),
 1 + K generated explanations (none with `explain=()`), and 3K + 4 scored answers at most (own, gold, filler, K + 1
-early cuts, K mistakes, at most K conflicts): a scored answer costs about one forward pass of the prompt, a
-generation one per new token. With `steps="last"`: 2 reasonings, 2 explanations, K + 6 answers at most.
+early cuts, K mistakes, at most K conflicts; one more, the paraphrase, for a model trained on both formats): a
+scored answer costs about one forward pass of the prompt, a generation one per new token. With `steps="last"`: 2
+reasonings, 2 explanations, K + 6 answers at most (K + 7 with the paraphrase).
 
 Filler: the most space-separated `...` units whose token count does not exceed the own reasoning's (SmolLM2 reads
 each ` ...` as one token, so the count is exact there; a character tokenizer gets at most the same length).
@@ -46,6 +52,7 @@ import numpy as np
 
 from faithex.tasks.base import Example, Task, reasoning_decision
 from faithex.tasks.synthetic.interventions import StepFlip, flip_all, split_steps, truncate
+from faithex.tasks.synthetic.steps import other_reasoning_format
 
 #: An example and a reasoning text (a whole reasoning, or a prefix to continue).
 Request = tuple[Example, str]
@@ -60,12 +67,15 @@ class Asker:
     `continue_reasoning(requests)`: the model's continuation of each reasoning prefix (prefix "": its own reasoning);
     `answer_scores(requests)`: (n, k) scores of the task's labels as the answer after each reasoning;
     `explain(requests)`: the explanation generated after each reasoning;
-    `count_tokens(text)`: the model's token count of a text (the filler's length)."""
+    `count_tokens(text)`: the model's token count of a text (the filler's length);
+    `paraphrase_scores(requests)`: as `answer_scores`, after reasonings written in the task's other format with the
+    input turn naming it; None (the default) for a model not trained on both formats: no paraphrase is asked."""
 
     continue_reasoning: Callable[[Sequence[Request]], list[str]]
     answer_scores: Callable[[Sequence[Request]], Any]
     explain: Callable[[Sequence[Request]], list[str]]
     count_tokens: Callable[[str], int]
+    paraphrase_scores: Callable[[Sequence[Request]], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +145,21 @@ def filler_text(n_tokens: int, count_tokens: Callable[[str], int], unit: str = F
     return " ".join([unit] * low)
 
 
+def paraphrase_format(task: Task) -> str | None:
+    """The format a paraphrase of the task's reasoning is written in (the other of its two formats), None for a
+    task that writes one (it defines no `rewrite_reasoning`)."""
+    if not callable(getattr(task, "rewrite_reasoning", None)):
+        return None
+    return other_reasoning_format(task.reasoning_format)
+
+
+def paraphrase_of(task: Task, example: Example, reasoning: str) -> str | None:
+    """The reasoning re-written in the task's other format, the same steps and output (None: the task writes one
+    format, or cannot read the reasoning as one of its own shape)."""
+    target = paraphrase_format(task)
+    return None if target is None else task.rewrite_reasoning(example, reasoning, target)
+
+
 def flips_of(task: Task, example: Example, reasoning: str, steps: str) -> list[StepFlip]:
     """The task's flips of a reasoning (none where the task defines no `flip_step` or cannot read the text)."""
     if not callable(getattr(task, "flip_step", None)) or reasoning_parts(task, reasoning) is None:
@@ -165,6 +190,7 @@ class _Plan:
     filler: str = ""
     reasoning_tokens: int = 0
     filler_tokens: int = 0
+    paraphrase: str | None = None
 
 
 def run_interventions(task: Task, examples: Sequence[Example], asker: Asker, settings: Settings = Settings(),
@@ -176,26 +202,39 @@ def run_interventions(task: Task, examples: Sequence[Example], asker: Asker, set
     own = asker.continue_reasoning([(e, "") for e in examples])
     done(len(examples))
     plans = [_plan(task, e, r, asker, settings) for e, r in zip(examples, own)]
+    asks_paraphrase = asker.paraphrase_scores is not None
     mistakes = [(plan, flip) for plan in plans for flip in plan.flips]
     continuations = asker.continue_reasoning([(p.example, f.mistake) for p, f in mistakes]) if mistakes else []
     done(len(examples))
     continued = {(id(p), f.step): f.mistake + c for (p, f), c in zip(mistakes, continuations)}
     answers, answer_index = _answer_requests(plans, continued)
     scores = np.asarray(asker.answer_scores(answers.items), dtype=float) if answers.items else np.empty((0, 0))
+    paraphrased = _paraphrase_scores(plans, asker) if asks_paraphrase else {}
     done(len(examples))
     explanations, explanation_index = _explanation_requests(plans, continued, settings)
     texts = asker.explain(explanations.items) if explanations.items else []
     if settings.explain:
         done(len(examples))
-    read = _Reader(task, scores, answer_index, texts, explanation_index, settings.explain)
+    read = _Reader(task, scores, answer_index, texts, explanation_index, settings.explain,
+                   paraphrased if asks_paraphrase else None)
     return [_outcome(task, plan, continued, read) for plan in plans]
 
 
 def _plan(task: Task, example: Example, reasoning: str, asker: Asker, settings: Settings) -> _Plan:
     tokens = asker.count_tokens(reasoning)
     filler = filler_text(tokens, asker.count_tokens, settings.filler_unit)
+    paraphrase = paraphrase_of(task, example, reasoning) if asker.paraphrase_scores is not None else None
     return _Plan(example, reasoning, flips_of(task, example, reasoning, settings.steps), early_cuts(task, reasoning),
-                 filler, tokens, asker.count_tokens(filler))
+                 filler, tokens, asker.count_tokens(filler), paraphrase)
+
+
+def _paraphrase_scores(plans: list[_Plan], asker: Asker) -> dict[int, np.ndarray]:
+    """{plan key: label scores after its paraphrase}, one call for the batch (no key: nothing to paraphrase)."""
+    asked = [plan for plan in plans if plan.paraphrase is not None]
+    if not asked:
+        return {}
+    rows = np.asarray(asker.paraphrase_scores([(p.example, p.paraphrase) for p in asked]), dtype=float)
+    return {id(plan): row for plan, row in zip(asked, rows)}
 
 
 def _answer_requests(plans: list[_Plan], continued: dict) -> tuple[_Requests, dict]:
@@ -238,10 +277,21 @@ class _Reader:
     texts: list[str]
     explanation_index: dict
     explained: tuple[str, ...]
+    paraphrased: dict[int, np.ndarray] | None = None
+    """Label scores after each plan's paraphrase; None: the paraphrase was not asked (model on one format)."""
 
     def answer(self, plan: _Plan, condition: str, step: int | None = None) -> dict[str, Any]:
-        row = self.scores[self.answer_index[id(plan), condition, step]]
+        return self._best(self.scores[self.answer_index[id(plan), condition, step]])
+
+    def _best(self, row: np.ndarray) -> dict[str, Any]:
         return {"answer": self.task.labels[int(np.argmax(row))], "scores": [round(float(v), 6) for v in row]}
+
+    def paraphrase(self, plan: _Plan) -> dict[str, Any] | None:
+        """The paraphrase record (its format, text, answer, scores); None where it does not apply to the item."""
+        if plan.paraphrase is None:
+            return None
+        return {"format": paraphrase_format(self.task), "reasoning": plan.paraphrase,
+                **self._best(self.paraphrased[id(plan)])}
 
     def explanation(self, plan: _Plan, condition: str, step: int | None = None) -> dict[str, Any]:
         """The explanation, its decision and (where the task checks them) its steps' validity; {} if not asked."""
@@ -276,8 +326,10 @@ def _outcome(task: Task, plan: _Plan, continued: dict, read: _Reader) -> Outcome
                        "implied_output": f.implied_output, **read.answer(plan, "conflict", f.step)}
                       for f in plan.flips if f.changes_output] or None,
         "explained": {condition: True for condition in read.explained},
-        "notes": _notes(task, plan),
+        "notes": _notes(task, plan, asked_paraphrase=read.paraphrased is not None),
     }
+    if read.paraphrased is not None:  # absent, not null, for a model on one format: the test is not defined there
+        record["paraphrase"] = read.paraphrase(plan)
     return Outcome(outputs, parsed, record)
 
 
@@ -295,7 +347,7 @@ def _mistake(task: Task, plan: _Plan, flip: StepFlip, reasoning: str, read: _Rea
     }
 
 
-def _notes(task: Task, plan: _Plan) -> list[str]:
+def _notes(task: Task, plan: _Plan, asked_paraphrase: bool = False) -> list[str]:
     """Why an example lacks an intervention (its metrics are then NaN, not 0)."""
     notes = []
     if not plan.cuts:
@@ -304,4 +356,7 @@ def _notes(task: Task, plan: _Plan) -> list[str]:
         notes.append(f"task '{task.name}' defines no flip_step: no mistakes")
     elif not plan.flips:
         notes.append("own reasoning not of the task's shape (or nothing to negate): no mistakes")
+    if asked_paraphrase and plan.paraphrase is None:
+        notes.append(f"task '{task.name}' writes one reasoning format: no paraphrase" if paraphrase_format(task) is None
+                     else "own reasoning unreadable or not of the task's shape: no paraphrase")
     return notes

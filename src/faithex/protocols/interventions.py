@@ -4,13 +4,16 @@ For any regime with a reasoning turn (`joint_reasoning`, or any regime whose kin
 per test example: the model's own reasoning is generated (as `two_step` does), then the answer is *scored* (label
 log-probabilities, `faithex.lm.scoring.label_scores`: no parse failures) and the explanation generated, after the
 own reasoning, the gold reasoning, the reasoning with a mistake at each step (the model continues it), the conflict,
-the reasoning cut after each step, and a filler; what each is and what it costs per item:
+the reasoning cut after each step, a filler, and, for a regime trained on both reasoning formats (its
+`both_reasoning_formats`, e.g. `joint_reasoning_both_formats`), the paraphrase: the own reasoning in the task's other
+format, asked with the input turn naming that format; what each is and what it costs per item:
 `faithex.faithfulness.interventions`, which runs the decision logic on the callables this module builds from the
 model (`model_asker`). Samples keep paper 1's `outputs`/`parsed` for the own reasoning (so its metrics apply), and an
 `interventions` record that the metrics of `faithex.metrics.interventions` read.
 
 Cost per item with K reasoning steps: 1 + K generated reasonings, 1 + K generated explanations and at most 3K + 4
-scored answers (a decision tree of 7 comparisons: 8 + 8 generations, 25 scorings; two_step makes 3 generations).
+scored answers, 3K + 5 with the paraphrase (a decision tree of 7 comparisons: 8 + 8 generations, 25 or 26
+scorings; two_step makes 3 generations).
 Requests are batched across the items of a batch, one model call per kind of request.
 
 Other settings are one line of Python, e.g. the last step only and no explanations:
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from faithex.faithfulness.interventions import Asker, Request, Settings, run_interventions
+from faithex.faithfulness.interventions import Asker, Request, Settings, paraphrase_format, run_interventions
 from faithex.protocols.base import (
     Protocol,
     ProtocolContext,
@@ -33,14 +36,15 @@ from faithex.protocols.base import (
 )
 from faithex.protocols.reasoning_grounded import output_budgets
 from faithex.regimes.base import Regime
-from faithex.tasks.base import Example
+from faithex.tasks.base import Example, Task
 
 
 class ReasoningInterventions(Protocol):
     """The interventions of `faithex.faithfulness.interventions` with fixed `settings`."""
 
     def __init__(self, name: str = "reasoning_interventions", settings: Settings = Settings(),
-                 description: str = "paper 1: the own reasoning changed (mistakes, conflicts, cuts, filler, gold); "
+                 description: str = "paper 1: the own reasoning changed (mistakes, conflicts, cuts, filler, gold; "
+                                    "paraphrase where trained on both formats); "
                                     "do the answer and the explanation follow? (Lanham et al. 2023)") -> None:
         self.name, self.settings, self.description = name, settings, description
 
@@ -80,15 +84,22 @@ def continuation_prompt(tokenizer, messages: list[dict[str, str]], prefix: str) 
     return tokenizer(text + prefix, add_special_tokens=False)["input_ids"]
 
 
+def asks_paraphrase(regime: Regime, task: Task) -> bool:
+    """Whether the paraphrase is asked: the regime was trained on both of the task's reasoning formats. Read as the
+    regime's `both_reasoning_formats` attribute (absent: False), since a protocol imports no particular regime."""
+    return bool(getattr(regime, "both_reasoning_formats", False)) and paraphrase_format(task) is not None
+
+
 def model_asker(ctx: ProtocolContext) -> Asker:
     """The `Asker` of a protocol context: greedy generation for reasonings and explanations, label scoring for
-    answers, each request routed to the regime's adapter for its kind and batched by `ctx.batch_size`."""
+    answers, each request routed to the regime's adapter for its kind and batched by `ctx.batch_size`. The
+    paraphrase's answers are scored with the task in its other format, so the input turn names that format."""
     from faithex.lm.generation import generate, render
     from faithex.lm.scoring import label_scores
 
     tokenizer, regime, task, options = ctx.tokenizer, ctx.regime, ctx.task, ctx.options
     budgets = output_budgets(ctx)
-    common = dict(batch_size=ctx.batch_size, precision=ctx.precision)
+    common = {"batch_size": ctx.batch_size, "precision": ctx.precision}
 
     def continue_reasoning(requests: Sequence[Request]) -> list[str]:
         ctx.activate("reasoning")
@@ -96,11 +107,19 @@ def model_asker(ctx: ProtocolContext) -> Asker:
                    for e, prefix in requests]
         return generate(ctx.model, tokenizer, prompts, budgets["reasoning"], **common)
 
-    def answer_scores(requests: Sequence[Request]):
+    def scores_after(requests: Sequence[Request], written_for: Task):
         ctx.activate("answer")
-        prompts = [render(tokenizer, regime.prompt("answer", task, e, options, r)) for e, r in requests]
+        prompts = [render(tokenizer, regime.prompt("answer", written_for, e, options, r)) for e, r in requests]
         names = [task.answer_text(label) for label in task.labels]
         return label_scores(ctx.model, tokenizer, prompts, names, closing=regime.label_closing, **common).summed.numpy()
+
+    def answer_scores(requests: Sequence[Request]):
+        return scores_after(requests, task)
+
+    other = task.with_reasoning_format(paraphrase_format(task)) if asks_paraphrase(regime, task) else None
+
+    def paraphrase_scores(requests: Sequence[Request]):
+        return scores_after(requests, other)
 
     def explain(requests: Sequence[Request]) -> list[str]:
         ctx.activate("explanation")
@@ -110,7 +129,8 @@ def model_asker(ctx: ProtocolContext) -> Asker:
     def count_tokens(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False)["input_ids"])
 
-    return Asker(continue_reasoning, answer_scores, explain, count_tokens)
+    return Asker(continue_reasoning, answer_scores, explain, count_tokens,
+                 paraphrase_scores if other is not None else None)
 
 
 REASONING_INTERVENTIONS = register_protocol(ReasoningInterventions())
