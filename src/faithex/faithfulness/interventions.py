@@ -202,21 +202,19 @@ def run_interventions(task: Task, examples: Sequence[Example], asker: Asker, set
     own = asker.continue_reasoning([(e, "") for e in examples])
     done(len(examples))
     plans = [_plan(task, e, r, asker, settings) for e, r in zip(examples, own)]
-    asks_paraphrase = asker.paraphrase_scores is not None
     mistakes = [(plan, flip) for plan in plans for flip in plan.flips]
     continuations = asker.continue_reasoning([(p.example, f.mistake) for p, f in mistakes]) if mistakes else []
     done(len(examples))
     continued = {(id(p), f.step): f.mistake + c for (p, f), c in zip(mistakes, continuations)}
     answers, answer_index = _answer_requests(plans, continued)
     scores = np.asarray(asker.answer_scores(answers.items), dtype=float) if answers.items else np.empty((0, 0))
-    paraphrased = _paraphrase_scores(plans, asker) if asks_paraphrase else {}
+    paraphrased = _paraphrase_scores(plans, asker) if asker.paraphrase_scores is not None else None
     done(len(examples))
     explanations, explanation_index = _explanation_requests(plans, continued, settings)
     texts = asker.explain(explanations.items) if explanations.items else []
     if settings.explain:
         done(len(examples))
-    read = _Reader(task, scores, answer_index, texts, explanation_index, settings.explain,
-                   paraphrased if asks_paraphrase else None)
+    read = _Reader(task, scores, answer_index, texts, explanation_index, settings.explain, paraphrased)
     return [_outcome(task, plan, continued, read) for plan in plans]
 
 
