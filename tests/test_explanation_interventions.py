@@ -188,6 +188,13 @@ def test_donors_do_not_depend_on_the_batches():
         samples_of(stub(copies_a_word), batches=[[0, 1], [1, 2, 3, 4, 5]])
 
 
+def test_no_items_ask_the_model_nothing():
+    def refuse(*args):
+        raise AssertionError("the model was asked")
+
+    assert samples_of(Asker(refuse, refuse), items=[]) == []
+
+
 def test_each_phase_reports_its_items():
     progress = []
     batches = [[0, 1, 2, 3], [4, 5]]

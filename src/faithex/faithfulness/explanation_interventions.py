@@ -219,6 +219,7 @@ def run_explanation_interventions(task: Task, examples: Sequence[Example], asker
     explanations, own scores, interventions)."""
     examples = list(examples)
     batches = [list(range(len(examples)))] if batches is None else [list(b) for b in batches]
+    batches = [batch for batch in batches if batch]  # nothing to ask: no call
     if sorted(i for batch in batches for i in batch) != list(range(len(examples))):
         raise ValueError("batches must hold every index of the examples exactly once")
     done = on_phase or (lambda n: None)
