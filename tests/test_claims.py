@@ -332,8 +332,9 @@ def test_a_run_keeps_per_item_values_and_its_verdicts_recompute_from_the_committ
     assert result.exit_code == 0, result.output
     run_dir = tmp_path / "runs" / "tiny"
     items = json.loads((run_dir / "items.json").read_text())
-    assert {(c["regime"], c["protocol"]) for c in items["cells"]} == {("joint", "direct"),
-                                                                       ("joint_reasoning", "two_step")}
+    # the battery's default adds the reasoning interventions to the regime with a reasoning turn
+    assert {(c["regime"], c["protocol"]) for c in items["cells"]} == {
+        ("joint", "direct"), ("joint_reasoning", "two_step"), ("joint_reasoning", "reasoning_interventions")}
     assert all(len(c["ids"]) == 6 == len(c["metrics"]["answer_accuracy"]) for c in items["cells"])
     written = json.loads((run_dir / "results.json").read_text())
     assert {"paper1.alignment", "paper1.answer_accuracy"} <= {v["claim"] for v in written["verdicts"]}

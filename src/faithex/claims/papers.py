@@ -36,17 +36,26 @@ register_claim(Claim(
 # an answer that ignored the reasoning would (the same flips' unintervened answers)? delta 0.10: ten points above
 # ignoring, with 95% confidence; and the no-change control (flips that imply the original output) must keep at least
 # 90% of answers, or the answer merely reacts to any edit of its reasoning.
-INTERVENED = Side("joint_reasoning", ("reasoning_interventions*", "reasoning_step_flip"))
+INTERVENED = tuple(Side(regime, ("reasoning_interventions*", "reasoning_step_flip"))
+                   for regime in ("joint_reasoning", "joint_reasoning_both_formats"))
 for claim_id, metric, baseline, what in (
         ("paper1.answer_follows_reasoning", "mistake_answer_follow", "mistake_answer_ignore_baseline", "answer"),
         ("paper1.explanation_follows_reasoning", "mistake_explanation_follow",
          "mistake_explanation_ignore_baseline", "explanation")):
     register_claim(Claim(
         id=claim_id, paper="paper1", kind="faithfulness", metric=metric, baseline_metric=baseline, delta=0.10,
-        control=("mistake_nochange_keep", 0.9), supported_beyond_delta=True, pairs=((INTERVENED, INTERVENED),),
+        control=("mistake_nochange_keep", 0.9), supported_beyond_delta=True,
+        pairs=tuple((side, side) for side in INTERVENED),
         statement=f"With a step of its reasoning flipped, the {what} follows what the changed reasoning implies "
                   "(beyond the rate of ignoring the reasoning)",
         source="W4's grounding read causally: Lanham et al. 2023 (adding mistakes); docs/faithfulness.md"))
+# Lanham's paraphrase: the same steps and output in the other format leave the answer as it was, at least 9 times
+# in 10 (a reference, not a comparison: nothing is expected to do better than keep it).
+register_claim(Claim(
+    id="paper1.paraphrase_keeps_answer", paper="paper1", kind="faithfulness", metric="paraphrase_answer_keep",
+    reference=0.9, delta=0.0, pairs=((INTERVENED[1], None),),
+    statement="The answer survives its reasoning re-written in the other format (more often than 0.9)",
+    source="Lanham et al. 2023 (paraphrasing); docs/faithfulness.md"))
 
 # -- paper 2: regularization through reasoning (arXiv 2511.02044) ---------------------------------------------------
 LABEL_ONLY = Side("label_only")
@@ -68,6 +77,17 @@ register_claim(Claim(
                 ("label_only", "label_explanation", "explanation_label", "shuffled_explanation",
                  "bag_of_words_explanation")),
     source="seed summary only (papers.md 2.2)"))
+# The causal reading for the explanation-first regime (issue 17): after another item's explanation (one where the
+# model answered another label), the label becomes that item's, more often than after no explanation at all (the
+# empty explanation: what a label that ignores the explanation gives). delta and the rule as paper 1's follow claims.
+EXPLAINED_FIRST = Side("explanation_label", ("explanation_interventions",))
+register_claim(Claim(
+    id="paper2.label_follows_explanation", paper="paper2", kind="faithfulness", metric="explanation_donor_follow",
+    baseline_metric="explanation_donor_ignore_baseline", delta=0.10, supported_beyond_delta=True,
+    pairs=((EXPLAINED_FIRST, EXPLAINED_FIRST),),
+    statement="With another item's explanation in place of its own, the explanation-first model gives that item's "
+              "label (beyond the rate after no explanation)",
+    source="the explanation-first format read causally (Lanham et al. 2023; issue 17); docs/faithfulness.md"))
 # Decided on `faithex analyze` folders in the run directory (`faithex.claims.analysis`), not on cells. delta: 0.05
 # nats, a tenth of the spread of activation entropies between layers measured on tweets.
 register_claim(Claim(
