@@ -13,7 +13,6 @@ import pytest
 from faithex.errors import ConfigError
 from faithex.faithfulness.self_consistency import (
     REDACTED,
-    Wording,
     intervene,
     masked_positions,
     random_control,
@@ -237,6 +236,8 @@ def test_samples_written_before_the_control_get_no_control_metrics():
 def test_the_eraser_protocol_scores_the_named_words_with_the_checks_own_prompt(monkeypatch, capsys):
     samples, stub = run_check(monkeypatch, lexicon_reader, "self_consistency_attribution_1word_eraser")
     assert "ERASER scores at most 11 more paragraphs per checked item" in capsys.readouterr().err
+    # one call for the batch: each tweet whole and without its word, and the words alone ("good", "bad") once each
+    assert stub.calls[-1] == ("score", 10)
     record = samples[0]["eraser"]
     assert record["ranking"] == ["good"] and record["options"] == ["negative", "positive", "unknown"]
     assert all(k == 1 for k in record["k"])  # one named word: every bin keeps it
