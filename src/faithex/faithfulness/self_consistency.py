@@ -575,7 +575,7 @@ class RandomRedaction:
 
 
 def seeded_rng(*key: Any) -> random.Random:
-    """A generator that depends on `key` alone (e.g. the run's seed and the item's id): not on the item's order,
+    """A generator that depends on `key` alone (e.g. the experiment's seed and the item's id): not on the item's order,
     the batch, or the process (`hash()` is salted per process)."""
     digest = hashlib.sha256(":".join(map(str, key)).encode()).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))

@@ -7,7 +7,7 @@ For each batch of test examples, three passes over the model:
 2. generate a self-explanation in the protocol's style (attribution, redaction or counterfactual);
 3. classify the paragraph the explanation implies (named words redacted, the model's redaction, the model's edit);
 4. attribution and redaction: classify the random-word control, the paragraph with as many random words redacted
-   (`faithex.faithfulness.self_consistency.random_control`, seeded by the run's seed and the item's id);
+   (`faithex.faithfulness.self_consistency.random_control`, seeded by the experiment's seed and the item's id);
 5. `_eraser` protocols (attribution and redaction, opt-in): ERASER's comprehensiveness and sufficiency of the
    words the explanation names, scored with the check's own prompt.
 
@@ -171,7 +171,7 @@ class SelfConsistency(Protocol):
     def controls(self, ctx: ProtocolContext, wording: Wording, examples: list[Example],
                  interventions: list[Intervention]) -> list[Control | None]:
         """The random-word control of every check whose explanation was read: as many random words redacted, asked
-        with the same prompt (seeded by the run's seed and the item's id, so a rerun redacts the same words)."""
+        with the same prompt (seeded by the experiment's seed and the item's id, so a rerun redacts the same words)."""
         redactions = [random_control(self.style, e.input, v, ctx.options.seed, e.id)
                       for e, v in zip(examples, interventions)]
         answers = self.classify_some(ctx, wording, [r.text if r else None for r in redactions])
