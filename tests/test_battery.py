@@ -97,3 +97,13 @@ def test_each_madsen_check_gets_a_column_with_its_random_word_control_beside_it(
     # without a control, Madsen's checks are paper 3's own tables: no battery table
     del results["cells"][0]["metrics"]["self_consistency_faithfulness_random_control"]
     assert battery_table(results) is None
+
+
+def test_eraser_is_opt_in_and_scores_the_one_word_self_explanations_of_paper_3s_regimes():
+    tweets = {"name": "tweet_sentiment", "n_train": 10, "n_test": 5}
+    parsed = parse_experiment({"name": "t", "tasks": [tweets], "regimes": ["self_consistency_classifier"],
+                               "protocols": ["score"], "battery": {"eraser": True}})
+    assert parsed.protocols_for(parsed.regime_specs()[0]) == ["score", "self_consistency_attribution_1word_eraser"]
+    parsed = parse_experiment({"name": "t", "tasks": [tweets], "regimes": ["self_consistency_classifier"],
+                               "protocols": ["score"]})
+    assert parsed.protocols_for(parsed.regime_specs()[0]) == ["score"]

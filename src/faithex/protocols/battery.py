@@ -4,7 +4,8 @@
       interventions: true          # default: on. Paper 1's reasoning interventions, paper 2's explanation ones,
                                    #   for every regime they can ask (a list names the protocols to use instead)
       cc_shap: false               # default: off (hundreds of forward passes per item; the cost is printed first)
-      eraser: false                # default: off (ERASER comprehensiveness and sufficiency)
+      eraser: false                # default: off (ERASER comprehensiveness and sufficiency of paper 3's
+                                   #   one-word self-explanations: self_consistency_attribution_1word_eraser)
 
 A test adds its protocols to every regime of the experiment that one of them `supports` (a regime without a
 reasoning turn gets no reasoning interventions: the report's battery table says "n/a" there), after the regime's own
@@ -36,7 +37,9 @@ BATTERY = {test.name: test for test in (
                 "the reasoning (paper 1) or the explanation (paper 2) changed: does the decision follow?"),
     BatteryTest("cc_shap", ("cc_shap",), False,
                 "CC-SHAP: do the input words drive the answer and the explanation alike? (costly: opt-in)"),
-    BatteryTest("eraser", ("eraser",), False, "ERASER comprehensiveness and sufficiency of the explanation's words"),
+    BatteryTest("eraser", ("self_consistency_attribution_1word_eraser",), False,
+                "ERASER comprehensiveness and sufficiency of the words a one-word self-explanation names (paper 3; "
+                "the other checks' `_eraser` variants are named in `protocols:`)"),
 )}
 #: What an experiment's `battery:` maps a test to: on, off, or the protocols to use for it.
 Choice = bool | Sequence[str]

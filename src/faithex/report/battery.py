@@ -13,6 +13,7 @@ test; paper 1's alignment alone is in paper 1's table.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,7 @@ NOT_APPLICABLE = "n/a"
 class Column:
     title: str
     metric: str
-    #: The protocols that can compute the metric: a regime none of them supports gets "n/a".
+    #: The protocols (glob patterns) that can compute the metric: a regime none of them supports gets "n/a".
     protocols: tuple[str, ...]
     #: (label, metric) shown after the figure: the baseline to read it against (`ignore 0.520`).
     beside: tuple[str, str] | None = None
@@ -45,8 +46,8 @@ COLUMNS = (
     Column("Label follows explanation", "explanation_donor_follow", ("explanation_interventions",),
            ("ignore", "explanation_donor_ignore_baseline")),
     Column("CC-SHAP", "cc_shap", ("cc_shap",), ("random", "cc_shap_random")),
-    Column("ERASER compr.", "aopc_comprehensiveness", ("eraser",)),
-    Column("ERASER suff.", "aopc_sufficiency", ("eraser",)),
+    Column("ERASER compr.", "aopc_comprehensiveness", ("*_eraser",)),
+    Column("ERASER suff.", "aopc_sufficiency", ("*_eraser",)),
 )
 #: Columns that make the table worth showing (alignment alone is paper 1's table).
 CAUSAL = {column.metric for column in COLUMNS[1:]}
@@ -133,4 +134,5 @@ def _applies(results: Mapping[str, Any], regime: str, column: Column) -> bool:
     if name not in REGIMES:
         return True
     regime_entry = REGIMES.get(name)
-    return any(p in PROTOCOLS and PROTOCOLS.get(p).supports(regime_entry) for p in column.protocols)
+    names = [name for pattern in column.protocols for name in fnmatch.filter(PROTOCOLS.names(), pattern)]
+    return any(PROTOCOLS.get(name).supports(regime_entry) for name in names)
