@@ -316,3 +316,22 @@ def test_untrained_cells_and_their_reasons_are_listed_as_text_and_their_figures_
     assert "n/a: not applicable" not in page
     results["guards"]["tweets/label_only/self_consistency_counterfactual/s0"] = {"untrained": True, "reason": "y"}
     assert "n/a: not applicable, no figure drawn" in render(results)[0]
+
+
+def test_the_example_viewer_shows_every_intervened_prompt_and_answer_without_the_scores():
+    from faithex.report.sections.examples import viewer_row
+
+    sample = {"id": "t1", "regime": "joint_reasoning", "protocol": "reasoning_interventions", "input": "X: [0.1]",
+              "outputs": {"reasoning": "1,0,1", "answer": "1"}, "parsed": {"answer": 1}, "gold": 1,
+              "interventions": {
+                  "mistakes": [{"step": 1, "reasoning": "0,1,0", "implied_output": 0, "answer": 0,
+                                "scores": [-0.1, -2.3], "explanation": "x < 0.5 <script>"}],
+                  "filler": {"reasoning": "... ...", "answer": 1, "scores": [-1.0, -0.5]},
+                  "paraphrase": None}}
+    lines = viewer_row(sample)["interventions"]
+    assert lines == {"mistakes 1": "step: 1\nreasoning: 0,1,0\nimplied_output: 0\nanswer: 0\n"
+                                   "explanation: x < 0.5 <script>",
+                     "filler": "reasoning: ... ...\nanswer: 1"}
+    control = {"id": "t2", "self_consistency": {"style": "attribution", "random_control": {
+        "redacted": ["the"], "intervened_input": "[REDACTED] movie", "classification": "positive"}}}
+    assert viewer_row(control)["interventions"]["random control"].startswith('redacted: ["the"]')

@@ -89,6 +89,7 @@
       if (value !== null) add("parsed: " + name, typeof value === "object" ? JSON.stringify(value) : value);
     }
     for (const [name, value] of Object.entries(row.check || {})) add("check: " + name, value);
+    for (const [name, value] of Object.entries(row.interventions || {})) add("intervened: " + name, value, true);
     for (const [name, value] of Object.entries(row.prompts || {})) add("prompt: " + name, value, true);
     return grid;
   }

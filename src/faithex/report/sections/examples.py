@@ -1,5 +1,6 @@
 """The per-example viewer: every sample of the run (input, prompts, reasoning, answer, explanation, gold label,
-agreement flags, parse failures), filterable to errors, disagreements and parse failures, with a text search; word
+agreement flags, parse failures, and every intervened prompt's text and answer: the battery's interventions and the
+random-word controls), filterable to errors, disagreements and parse failures, with a text search; word
 attributions as a heat map over the input where the run directory holds some (`faithex attribute --out
 RUN/attributions/NAME.json`, matched by example id).
 
@@ -105,4 +106,34 @@ def viewer_row(sample: dict[str, Any], attributions: dict[str, dict[str, list]] 
         "failed": failed,
         "flags": {"error": error, "disagree": disagree, "disagree_label": label, "failed": bool(failed)},
         "attribution": (attributions or {}).get(sample.get("id")),
+        "interventions": intervention_lines(sample),
     }
+
+
+#: Fields of an intervention record the viewer leaves out (label scores: numbers, in the sample file).
+_HIDDEN = ("scores",)
+
+
+def intervention_lines(sample: dict[str, Any]) -> dict[str, str]:
+    """The sample's interventions as the viewer shows them, one entry per intervened prompt: `mistake 1` ->
+    "reasoning: 1,1,1\nimplied_output: 1\nanswer: 1\nexplanation: ..." (the reasoning and explanation
+    interventions' records, and a self-consistency check's random-word control)."""
+    records: dict[str, Any] = dict(sample.get("interventions") or {}) if isinstance(sample.get("interventions"),
+                                                                                   dict) else {}
+    check = sample.get("self_consistency")
+    if isinstance(check, dict) and isinstance(check.get("random_control"), dict):
+        records["random control"] = check["random_control"]
+    lines: dict[str, str] = {}
+    for kind, value in records.items():
+        if isinstance(value, list):
+            for i, record in enumerate(value):
+                if isinstance(record, dict):
+                    lines[f"{kind} {record.get('step', record.get('k', i))}"] = _describe(record)
+        elif isinstance(value, dict):
+            lines[kind] = _describe(value)
+    return lines
+
+
+def _describe(record: dict[str, Any]) -> str:
+    return "\n".join(f"{key}: {json.dumps(value) if isinstance(value, (dict, list)) else value}"
+                     for key, value in record.items() if key not in _HIDDEN and value is not None)
