@@ -358,6 +358,29 @@ def test_settings_are_checked():
         Settings(steps="first")
     with pytest.raises(ValueError, match="explain"):
         Settings(explain=("gold",))
+    with pytest.raises(ValueError, match="also"):
+        Settings(also=("paraphrase",))
+
+
+def test_the_step_flip_alone_scores_only_the_own_answer_and_the_mistakes(three_step_tree):
+    """The demo's `reasoning_step_flip`: no gold, filler, early or conflict answers (absent, so their metrics do not
+    apply), the follow rate and the no-change control as with every condition."""
+    task, examples = three_step_tree
+    asked = []
+    asker = stub_asker(task, copies_last_bit)
+    counting = Asker(asker.continue_reasoning, lambda requests: asked.extend(requests) or asker.answer_scores(requests),
+                     asker.explain, asker.count_tokens)
+    samples = samples_of(task, examples, counting, Settings(explain=("mistake",), also=()))
+    flips = sum(len(s["interventions"]["mistakes"]) for s in samples)
+    assert len(asked) == len(examples) + flips  # the own answer and one per flip
+    assert not {"gold", "filler", "early", "conflicts"} & set(samples[0]["interventions"])
+    assert np.all(per_example(samples, "mistake_answer_follow") == 1.0)
+    from faithex.metrics.evaluate import applicable_metrics
+
+    applicable = applicable_metrics(samples)
+    assert {"mistake_answer_follow", "mistake_nochange_keep"} <= set(applicable)
+    assert not {"filler_accuracy", "gold_reasoning_accuracy", "early_answering_aoc",
+                "mistake_conflict_follow"} & set(applicable)
 
 
 # -- the protocol on the tiny model -----------------------------------------------------------------------------------

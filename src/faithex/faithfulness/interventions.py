@@ -57,6 +57,7 @@ from faithex.tasks.synthetic.steps import other_reasoning_format
 #: An example and a reasoning text (a whole reasoning, or a prefix to continue).
 Request = tuple[Example, str]
 EXPLAINED = ("own", "mistake")
+ALSO = ("gold", "filler", "early", "conflict")
 FILLER_UNIT = "..."
 
 
@@ -81,11 +82,14 @@ class Asker:
 @dataclass(frozen=True)
 class Settings:
     """`steps`: flip every step ("all") or the last one ("last"); `explain`: the conditions whose explanations are
-    generated, among "own" and "mistake"; `filler_unit`: what the filler repeats."""
+    generated, among "own" and "mistake"; `filler_unit`: what the filler repeats; `also`: the conditions asked
+    beside the own reasoning and the mistakes, among "gold", "filler", "early" and "conflict" (each a scored answer
+    or, for early answering, K + 1 of them; one not asked is absent from the record, so its metrics do not apply)."""
 
     steps: str = "all"
     explain: tuple[str, ...] = EXPLAINED
     filler_unit: str = FILLER_UNIT
+    also: tuple[str, ...] = ALSO
 
     def __post_init__(self) -> None:
         if self.steps not in ("all", "last"):
@@ -95,6 +99,9 @@ class Settings:
             raise ValueError(f"explain names conditions among {EXPLAINED}, got {sorted(unknown)}")
         if not self.filler_unit:
             raise ValueError("the filler unit must not be empty")
+        unknown = set(self.also) - set(ALSO)
+        if unknown:
+            raise ValueError(f"also names conditions among {ALSO}, got {sorted(unknown)}")
 
 
 @dataclass
@@ -206,7 +213,7 @@ def run_interventions(task: Task, examples: Sequence[Example], asker: Asker, set
     continuations = asker.continue_reasoning([(p.example, f.mistake) for p, f in mistakes]) if mistakes else []
     done(len(examples))
     continued = {(id(p), f.step): f.mistake + c for (p, f), c in zip(mistakes, continuations)}
-    answers, answer_index = _answer_requests(plans, continued)
+    answers, answer_index = _answer_requests(plans, continued, settings.also)
     scores = np.asarray(asker.answer_scores(answers.items), dtype=float) if answers.items else np.empty((0, 0))
     paraphrased = _paraphrase_scores(plans, asker) if asker.paraphrase_scores is not None else None
     done(len(examples))
@@ -214,7 +221,7 @@ def run_interventions(task: Task, examples: Sequence[Example], asker: Asker, set
     texts = asker.explain(explanations.items) if explanations.items else []
     if settings.explain:
         done(len(examples))
-    read = _Reader(task, scores, answer_index, texts, explanation_index, settings.explain, paraphrased)
+    read = _Reader(task, scores, answer_index, texts, explanation_index, settings.explain, paraphrased, settings.also)
     return [_outcome(task, plan, continued, read) for plan in plans]
 
 
@@ -235,20 +242,21 @@ def _paraphrase_scores(plans: list[_Plan], asker: Asker) -> dict[int, np.ndarray
     return {id(plan): row for plan, row in zip(asked, rows)}
 
 
-def _answer_requests(plans: list[_Plan], continued: dict) -> tuple[_Requests, dict]:
+def _answer_requests(plans: list[_Plan], continued: dict, also: tuple[str, ...] = ALSO) -> tuple[_Requests, dict]:
     """Every reasoning an answer is scored after, keyed (plan, condition, step or k)."""
     requests, index = _Requests(), {}
     for plan in plans:
         key, example = id(plan), plan.example
         index[key, "own", None] = requests.add(example, plan.reasoning)
-        if example.reasoning is not None:
+        if example.reasoning is not None and "gold" in also:
             index[key, "gold", None] = requests.add(example, example.reasoning)
-        index[key, "filler", None] = requests.add(example, plan.filler)
-        for k, cut in enumerate(plan.cuts):
+        if "filler" in also:
+            index[key, "filler", None] = requests.add(example, plan.filler)
+        for k, cut in enumerate(plan.cuts if "early" in also else []):
             index[key, "early", k] = requests.add(example, cut)
         for flip in plan.flips:
             index[key, "mistake", flip.step] = requests.add(example, continued[key, flip.step])
-            if flip.changes_output:
+            if flip.changes_output and "conflict" in also:
                 index[key, "conflict", flip.step] = requests.add(example, flip.conflict)
     return requests, index
 
@@ -277,6 +285,8 @@ class _Reader:
     explained: tuple[str, ...]
     paraphrased: dict[int, np.ndarray] | None = None
     """Label scores after each plan's paraphrase; None: the paraphrase was not asked (model on one format)."""
+    also: tuple[str, ...] = ALSO
+    """The conditions asked beside the own reasoning and the mistakes (`Settings.also`)."""
 
     def answer(self, plan: _Plan, condition: str, step: int | None = None) -> dict[str, Any]:
         return self._best(self.scores[self.answer_index[id(plan), condition, step]])
@@ -309,20 +319,23 @@ def _outcome(task: Task, plan: _Plan, continued: dict, read: _Reader) -> Outcome
     parsed = {"reasoning": task.parse_reasoning(plan.reasoning), "answer": own["answer"],
               "explanation": own_explanation.get("explanation_decision")}
     parsed.update(task.written_steps(outputs))
+    # An intervention that does not apply to the example is null, not [], so that a cell where none applies gets no
+    # column of NaN (a metric applies where some sample holds its field); one not asked (`Settings.also`) is absent.
+    asked = {  # the record's field: (its condition in `Settings.also`, how it is read)
+        "gold": ("gold", lambda: {"reasoning": example.reasoning, **read.answer(plan, "gold")}
+        if example.reasoning is not None else None),
+        "filler": ("filler", lambda: {"reasoning": plan.filler, "tokens": plan.filler_tokens,
+                           "reasoning_tokens": plan.reasoning_tokens, **read.answer(plan, "filler")}),
+        "early": ("early", lambda: [{"k": k, "reasoning": cut, **read.answer(plan, "early", k)}
+                          for k, cut in enumerate(plan.cuts)] or None),
+        "conflicts": ("conflict", lambda: [{"step": f.step, "reasoning": f.conflict, "stated_output": f.original_output,
+                               "implied_output": f.implied_output, **read.answer(plan, "conflict", f.step)}
+                              for f in plan.flips if f.changes_output] or None),
+    }
     record: dict[str, Any] = {
         "own_scores": own["scores"],
-        "gold": {"reasoning": example.reasoning, **read.answer(plan, "gold")} if example.reasoning is not None
-        else None,
-        "filler": {"reasoning": plan.filler, "tokens": plan.filler_tokens, "reasoning_tokens": plan.reasoning_tokens,
-                   **read.answer(plan, "filler")},
-        # An intervention that does not apply to the example is null, not [], so that a cell where none applies
-        # gets no column of NaN (a metric applies where some sample holds its field).
-        "early": [{"k": k, "reasoning": cut, **read.answer(plan, "early", k)} for k, cut in enumerate(plan.cuts)]
-        or None,
+        **{field: build() for field, (condition, build) in asked.items() if condition in read.also},
         "mistakes": [_mistake(task, plan, flip, continued[key, flip.step], read) for flip in plan.flips] or None,
-        "conflicts": [{"step": f.step, "reasoning": f.conflict, "stated_output": f.original_output,
-                       "implied_output": f.implied_output, **read.answer(plan, "conflict", f.step)}
-                      for f in plan.flips if f.changes_output] or None,
         "explained": {condition: True for condition in read.explained},
         "notes": _notes(task, plan, asked_paraphrase=read.paraphrased is not None),
     }

@@ -135,7 +135,9 @@ def model_asker(ctx: ProtocolContext) -> Asker:
 
 REASONING_INTERVENTIONS = register_protocol(ReasoningInterventions())
 #: The demo's step flip (issue 17, item 6): every step flipped, answers scored, explanations generated only after the
-#: flipped reasoning (the unintervened explanation is `two_step`'s, asked beside it).
+#: flipped reasoning (the unintervened explanation is `two_step`'s, asked beside it), and no gold, filler, early or
+#: conflict answers: per item with K steps 1 + K reasonings, K explanations and 1 + K scored answers (the full
+#: protocol scores up to 3K + 4).
 REASONING_STEP_FLIP = register_protocol(ReasoningInterventions(
-    "reasoning_step_flip", Settings(explain=("mistake",)),
+    "reasoning_step_flip", Settings(explain=("mistake",), also=()),
     "paper 1: each step of the own reasoning flipped; does the answer follow? (explanations after the flip only)"))
