@@ -23,12 +23,19 @@ END = "<!-- note: end of the tables written by scripts/verdict_tables.py -->"
 
 #: The runs each paper's table reads, in order (a run listed for a paper contributes that paper's verdicts).
 PAPERS = {
-    "paper1": ("Paper 1", ["demo", "demo-100", "demo-1comparison", "paper1-two-comparisons", "paper1-depth-cpu",
-                           "demo-bf16"]),
+    "paper1": ("Paper 1", ["demo", "demo-step-flip", "demo-100", "demo-1comparison", "paper1-two-comparisons",
+                           "paper1-depth-cpu", "demo-bf16"]),
     "paper2": ("Paper 2", ["demo-paper2-fp32", "demo-paper2", "paper2-text", "paper2-dialogue", "paper2-variants"]),
     "paper3": ("Paper 3", ["demo-paper3-fp32", "demo-paper3", "paper3-before-after", "paper3-longer-classifier",
                            "paper3-transfer"]),
 }
+
+#: Runs that repeat another run's cells (the same trained adapters) and add some: only the claims they add are listed.
+ADDED_ONLY = {"demo-step-flip": ("paper1.answer_follows_reasoning", "paper1.explanation_follows_reasoning")}
+
+
+def shown(run: str, verdict: dict, paper: str) -> bool:
+    return verdict["paper"] == paper and verdict["claim"] in ADDED_ONLY.get(run, (verdict["claim"],))
 
 
 def load(run: str) -> dict | None:
@@ -81,7 +88,7 @@ def row(run: str, verdict: dict) -> str:
         fields.append("mde")
     evidence = " ".join(figures) + (f"<!-- {' '.join(fields)} -->" if fields else "")
     compared = f"{verdict['treatment']} vs {verdict['baseline']}"
-    if "/" not in verdict["baseline"]:
+    if verdict["baseline"].startswith("reference "):
         compared += "<!-- skip: the claim's reference value -->"
     # the qualifier follows the verdict's marker: its training budget is a setting, not a figure
     return (f"| {where} | {verdict['setting']} | {compared} | {seeds} | {verdict['claim']} | "
@@ -99,7 +106,7 @@ def table(paper: str) -> str:
         if results is None:
             continue
         for verdict in results.get("verdicts") or []:
-            if verdict["paper"] != paper:
+            if not shown(run, verdict, paper):
                 continue
             if verdict["verdict"] == "not applicable":
                 skipped[(run, verdict["claim"])] += 1
@@ -123,7 +130,7 @@ def summary() -> str:
     for paper, (_, runs) in PAPERS.items():
         for run in runs:
             for verdict in (load(run) or {}).get("verdicts") or []:
-                if verdict["paper"] == paper:
+                if shown(run, verdict, paper):
                     counts.setdefault(verdict["claim"], Counter())[verdict["verdict"]] += 1
     lines = ["| claim | " + " | ".join(VERDICTS) + " |", "|---|" + "---|" * len(VERDICTS)]
     lines += [f"| `{claim}` | " + " | ".join(str(counts[claim][v]) for v in VERDICTS) + " |" for claim in counts]
