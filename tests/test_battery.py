@@ -107,3 +107,24 @@ def test_eraser_is_opt_in_and_scores_the_one_word_self_explanations_of_paper_3s_
     parsed = parse_experiment({"name": "t", "tasks": [tweets], "regimes": ["self_consistency_classifier"],
                                "protocols": ["score"]})
     assert parsed.protocols_for(parsed.regime_specs()[0]) == ["score"]
+
+
+def test_the_battery_figure_draws_a_panel_per_regime_asked_with_an_intervention_and_its_baselines():
+    from faithex.report.battery import battery_figure, figure_groups
+
+    results = {"experiment": "t", "cells": [
+        result_cell("joint_reasoning", "two_step", alignment_rate=1.0),
+        result_cell("joint_reasoning", "reasoning_step_flip", mistake_answer_follow=0.95,
+                    mistake_answer_ignore_baseline=0.3, mistake_nochange_keep=0.9),
+        result_cell("explanation_label", "explanation_interventions", explanation_donor_follow=0.6,
+                    explanation_donor_ignore_baseline=0.2),
+    ]}
+    assert list(figure_groups(results)) == ["dt / joint_reasoning (reasoning_step_flip)",
+                                            "dt / explanation_label (explanation_interventions)"]
+    fig = battery_figure(results)
+    first, second = fig.axes
+    assert [t.get_text() for t in first.get_xticklabels()] == ["answer follows", "no-change kept"]
+    assert [t.get_text() for t in second.get_xticklabels()] == ["label follows donor"]
+    # the baseline is drawn as a tick at its value over the bar
+    ticks = [segment for collection in first.collections for segment in collection.get_segments()]
+    assert any(abs(segment[0][1] - 0.3) < 1e-9 for segment in ticks)

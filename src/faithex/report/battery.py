@@ -16,6 +16,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from faithex.report.cells import cell_figure
@@ -136,3 +137,61 @@ def _applies(results: Mapping[str, Any], regime: str, column: Column) -> bool:
     regime_entry = REGIMES.get(name)
     names = [name for pattern in column.protocols for name in fnmatch.filter(PROTOCOLS.names(), pattern)]
     return any(PROTOCOLS.get(name).supports(regime_entry) for name in names)
+
+
+# -- the figure: per task and regime, each causal test's rate with its interval and its baseline --------------------
+#: (label, metric, baseline metric drawn as a black tick on the bar, or None)
+FIGURE_BARS = (
+    ("answer follows", "mistake_answer_follow", "mistake_answer_ignore_baseline"),
+    ("expl. follows", "mistake_explanation_follow", "mistake_explanation_ignore_baseline"),
+    ("no-change kept", "mistake_nochange_keep", None),
+    ("conflict: steps", "mistake_conflict_follow", None),
+    ("filler acc.", "filler_accuracy", "gold_reasoning_accuracy"),
+    ("early AOC", "early_answering_aoc", None),
+    ("paraphrase kept", "paraphrase_answer_keep", None),
+    ("label follows donor", "explanation_donor_follow", "explanation_donor_ignore_baseline"),
+    ("shuffle kept", "explanation_shuffle_keep", None),
+    ("empty changes", "explanation_empty_change", None),
+)
+
+
+def figure_groups(results: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """{"task / regime (protocol)": cell} of the cells that hold some bar of the figure."""
+    metrics = {metric for _, metric, _ in FIGURE_BARS}
+    return {f"{c['task']} / {c['regime']} ({c['protocol']})" + (f" s{c['seed']}" if c["seed"] else ""): c
+            for c in results["cells"] if metrics & set(c["metrics"])}
+
+
+def battery_figure(results: Mapping[str, Any], path: str | Path | None = None):
+    """One panel per task and regime asked with an intervention: each test's rate (95% interval), the rate it is read
+    against as a black tick (the ignore-the-reasoning baseline, the gold reasoning's accuracy); `n/a` where the
+    guards call the classifier untrained. Returns the matplotlib Figure; writes a PNG to `path` when given."""
+    from matplotlib.figure import Figure
+
+    from faithex.analysis.plots import plain
+    from faithex.report.applicable import not_applicable
+
+    groups = figure_groups(results)
+    fig = Figure(figsize=(4.2 * max(1, len(groups)), 3.8))
+    axes = fig.subplots(1, max(1, len(groups)), squeeze=False, sharey=True)
+    for ax, (title, cell) in zip(axes[0], groups.items()):
+        bars = [(label, metric, base) for label, metric, base in FIGURE_BARS if metric in cell["metrics"]]
+        for x, (label, metric, base) in enumerate(bars):
+            entry = cell["metrics"][metric]
+            if not_applicable(results, cell, metric) or entry.get("value") is None:
+                ax.text(x, 0.0, "n/a", rotation=90, ha="center", va="bottom", fontsize=7, color="dimgray")
+                continue
+            value = entry["value"]
+            low, high = entry.get("low", value), entry.get("high", value)
+            ax.bar(x, value, 0.7, yerr=[[value - low], [high - value]], capsize=2, color="tab:blue")
+            reference = (cell["metrics"].get(base) or {}).get("value") if base else None
+            if reference is not None:
+                ax.hlines(reference, x - 0.35, x + 0.35, colors="black", linewidth=2)
+        ax.set_xticks(range(len(bars)), [label for label, _, _ in bars], rotation=45, ha="right", fontsize=8)
+        ax.set_title(plain(title), fontsize=8)
+        ax.set_ylim(0, 1.05)
+    axes[0][0].set_ylabel("rate (black: baseline)")
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=110)
+    return fig

@@ -6,13 +6,14 @@ from pathlib import Path
 from typing import Any
 
 from faithex.io import atomic_write_text
+from faithex.report.battery import battery_figure, figure_groups
 from faithex.report.plots import depth_cells, depth_figure, paper1_cells, paper1_figure
 from faithex.report.tables import markdown_cell, markdown_table, untrained_cells, untrained_title, verdict_markdown
 
 
 def write_markdown_report(run_dir: Path, results: dict[str, Any]) -> Path:
     """report.md: the verdicts on the papers' claims where the run has some, every table, the untrained cells, and
-    paper 1's figures (PNG beside it) where the run has paper-1 cells."""
+    paper 1's and the battery's figures (PNG beside it) where the run has their cells."""
     verdicts = verdict_markdown(results)
     report = f"# {results['experiment']}\n\n"
     report += f"{verdicts}\n## Tables\n\n" if verdicts else ""
@@ -27,6 +28,9 @@ def write_markdown_report(run_dir: Path, results: dict[str, Any]) -> Path:
     if depth_cells(results):
         depth_figure(results, run_dir / "depth.png")
         report += "\n![paper 1: accuracy against tree depth](depth.png)\n"
+    if figure_groups(results):
+        battery_figure(results, run_dir / "battery.png")
+        report += "\n![the faithfulness battery: does the decision follow?](battery.png)\n"
     path = run_dir / "report.md"
     atomic_write_text(path, report)
     return path

@@ -34,4 +34,12 @@ def register_section(name: str, title: str, order: int) -> Callable[[Render], Re
     return decorate
 
 
-from faithex.report.sections import examples, overview, paper1, paper2, paper3, verdicts  # noqa: F401  (they register)
+from faithex.report.sections import (  # noqa: F401  (they register)
+    battery,
+    examples,
+    overview,
+    paper1,
+    paper2,
+    paper3,
+    verdicts,
+)
