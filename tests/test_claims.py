@@ -287,6 +287,7 @@ def test_faithex_report_recomputes_the_verdicts_of_a_committed_run(tmp_path):
 
     run_dir = tmp_path / "demo-1comparison"
     shutil.copytree(ROOT / "docs" / "runs" / "demo-1comparison", run_dir)
+    (run_dir / "items.json").unlink(missing_ok=True)  # as the run was committed before per-item values were kept
     (run_dir / "results.json").write_text(json.dumps({**json.loads((run_dir / "results.json").read_text()),
                                                       "verdicts": []}))
     result = CliRunner().invoke(app, ["report", str(run_dir), "--no-html"])

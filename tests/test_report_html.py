@@ -157,7 +157,7 @@ def test_a_run_shows_only_the_sections_it_has_data_for(tmp_path):
 
 def test_new_sections_register_without_touching_the_others():
     assert [s.name for s in sorted(SECTIONS.values(), key=lambda s: s.order)] == [
-        "verdicts", "overview", "paper1", "paper2", "paper3", "examples"]
+        "verdicts", "overview", "paper1", "paper2", "paper3", "battery", "examples"]
 
 
 def test_paired_tests_are_marked_by_an_exact_test_only_by_direction_and_significance(tmp_path):
