@@ -638,7 +638,8 @@ def named_words(style: str, paragraph: str, intervention: Intervention) -> list[
     return [core for i in masked_positions(paragraph, intervention.text or "") if (core := _core(tokens[i]))]
 
 
-def random_control(style: str, paragraph: str, intervention: Intervention, seed: int, key: str) -> RandomRedaction | None:
+def random_control(style: str, paragraph: str, intervention: Intervention, seed: int,
+                   key: str) -> RandomRedaction | None:
     """The random-word control of an attribution or redaction check: as many of the paragraph's words as the
     explanation masked (or, for a redaction that only inserted marks, as many as it has marks), chosen at random
     among the words it did not name (`random_redaction`), with a generator seeded by (`seed`, `key`: the item's

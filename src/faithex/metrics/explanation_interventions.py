@@ -1,5 +1,6 @@
 """Metrics of the explanation interventions (paper 2's explanation-first regimes; the protocol is
-`faithex.protocols.explanation_interventions`, the record it writes is `faithex.faithfulness.explanation_interventions`).
+`faithex.protocols.explanation_interventions`, the record it writes is
+`faithex.faithfulness.explanation_interventions`).
 
 Every metric is one value per test item, so the verdict machinery can pair items across cells: a 0/1 value (a
 proportion, with a Wilson interval) or a probability shift (a mean, with a bootstrap interval). NaN where the
