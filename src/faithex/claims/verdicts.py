@@ -525,6 +525,10 @@ def _verdict(entry: Mapping[str, Any]) -> tuple[str, str]:
         if bound < delta:
             return "contradicted", f"the 95% interval excludes every effect of {delta:g} or more in the claimed " \
                                    "direction"
+    if entry.get("rule") == "beyond delta" and effect is not None and p_holm is not None and p_holm < ALPHA \
+            and sign * effect > 0:
+        return "inconclusive", (f"Holm-adjusted p = {p_holm:.2g} < {ALPHA}, but the 95% interval does not clear delta "
+                                f"{delta:g}: the effect may be smaller than the claim needs")
     mde = entry.get("mde")
     if mde is not None and math.isinf(mde):
         return "inconclusive", "neither supported nor ruled out: no effect is detectable at this n"
