@@ -28,7 +28,7 @@ PAPERS = {
     "paper2": ("Paper 2", ["demo-paper2-fp32", "demo-paper2", "paper2-text", "paper2-dialogue", "paper2-variants",
                            "paper2-battery"]),
     "paper3": ("Paper 3", ["demo-paper3-fp32", "demo-paper3", "paper3-before-after", "paper3-longer-classifier",
-                           "paper3-transfer"]),
+                           "paper3-transfer", "paper3-battery"]),
 }
 
 #: Runs that repeat another run's cells (the same trained adapters) and add some: only the claims they add are listed.

@@ -140,3 +140,15 @@ register_claim(Claim(
     same_protocol=True, seen_task=False, pairs=ONE_WORD + MULTI_WORD, source="W9: generalisation to unseen tasks",
     statement="The gain carries over to a task the training did not see (a pseudo-faithful regime with `train_on` "
               "asked on another task, against the classifier)"))
+# The "unknown" variant's control (issue 17): with the words its self-explanation names redacted, it answers
+# "unknown" (Madsen's check passes) more often than with as many random words redacted; otherwise "unknown" follows
+# any [REDACTED], a shortcut, not the explanation. Same items, the rule of paper 1's follow claims.
+UNKNOWN_CHECKS = Side("self_consistency_classifier_unknown", ("self_consistency_attribution*",
+                                                            "self_consistency_redaction*"))
+register_claim(Claim(
+    id="paper3.unknown_beats_random_redaction", paper="paper3", kind="faithfulness",
+    metric="self_consistency_faithfulness", baseline_metric="self_consistency_faithfulness_random_control",
+    delta=0.10, supported_beyond_delta=True, pairs=((UNKNOWN_CHECKS, UNKNOWN_CHECKS),),
+    statement="Trained to answer unknown, the classifier does so when the words it names are redacted more often than "
+              "when as many random words are",
+    source="Madsen et al.'s checks with ICE-style random controls; docs/faithfulness.md"))
