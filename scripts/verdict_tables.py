@@ -23,8 +23,8 @@ END = "<!-- note: end of the tables written by scripts/verdict_tables.py -->"
 
 #: The runs each paper's table reads, in order (a run listed for a paper contributes that paper's verdicts).
 PAPERS = {
-    "paper1": ("Paper 1", ["demo", "demo-step-flip", "paper1-battery", "demo-100", "demo-1comparison",
-                           "paper1-two-comparisons", "paper1-depth-cpu", "demo-bf16"]),
+    "paper1": ("Paper 1", ["demo", "demo-step-flip", "paper1-battery", "paper1-paraphrase", "demo-100",
+                           "demo-1comparison", "paper1-two-comparisons", "paper1-depth-cpu", "demo-bf16"]),
     "paper2": ("Paper 2", ["demo-paper2-fp32", "demo-paper2", "paper2-text", "paper2-dialogue", "paper2-variants",
                            "paper2-battery"]),
     "paper3": ("Paper 3", ["demo-paper3-fp32", "demo-paper3", "paper3-before-after", "paper3-longer-classifier",
