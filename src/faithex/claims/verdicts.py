@@ -234,14 +234,10 @@ def _with_control(claim: Claim, setting: Setting, run: Run, entry: dict[str, Any
 
     metric, least = claim.control
     keys = setting.keys(setting.treatment)
+    # without per-item values (a run made before they were kept) the control cannot be read: no item counts
     matrix = _seed_matrix(run, keys, metric) if run.items is not None else None
-    if matrix is not None:
-        values = _nanmean_rows(matrix[1])
-        values = values[~np.isnan(values)]
-    else:  # no per-item values: the cells' own figures, when one seed
-        stored = [run.cells[key]["metrics"].get(metric) or {} for key in keys]
-        values = np.array([stored[0]["value"]] * int(stored[0].get("n") or 0)) if len(stored) == 1 and \
-            stored[0].get("value") is not None else np.array([])
+    values = _nanmean_rows(matrix[1]) if matrix is not None else np.array([])
+    values = values[~np.isnan(values)]
     n = int(values.size)
     control: dict[str, Any] = {"metric": metric, "least": least, "n": n, "value": _mean(values),
                                "low": None, "high": None, "passed": False}
