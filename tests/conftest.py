@@ -67,3 +67,18 @@ def _offline(tmp_path_factory):
     patch.setenv("FAITHEX_CACHE", os.environ.get("FAITHEX_TEST_CACHE") or str(tmp_path_factory.mktemp("faithex-cache")))
     yield
     patch.undo()
+
+
+#: Eight labelled reviews with a one-line reason each: the smallest data an explanation regime trains on.
+REVIEWS = [("great movie", "positive", "great is praise"), ("awful plot", "negative", "awful is a complaint"),
+           ("lovely film", "positive", "lovely is praise"), ("dull acting", "negative", "dull is a complaint"),
+           ("fine one", "positive", "fine is mild praise"), ("a mess", "negative", "a mess is a complaint"),
+           ("superb", "positive", "superb is praise"), ("boring", "negative", "boring is a complaint")]
+
+
+@pytest.fixture
+def reviews_csv(tmp_path):
+    """REVIEWS as a CSV (text, label, why) for the `dataset` task with `explanation_column: why`."""
+    path = tmp_path / "reviews.csv"
+    path.write_text("text,label,why\n" + "".join(f"{t},{label},{why}\n" for t, label, why in REVIEWS))
+    return path

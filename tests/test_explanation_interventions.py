@@ -336,16 +336,11 @@ def test_a_donors_explanation_is_scored_after_the_items_own_prompt(tiny, monkeyp
     assert np.all(per_example(samples, "explanation_donor_follow") == 1.0)
 
 
-def test_explanation_interventions_through_faithex_run(tiny_model_dir, tmp_path):
+def test_explanation_interventions_through_faithex_run(tiny_model_dir, tmp_path, reviews_csv):
     from faithex.io import read_jsonl
     from faithex.runner import parse_experiment, run_experiment
 
-    rows = [("great movie", "positive", "great is praise"), ("awful plot", "negative", "awful is a complaint"),
-            ("lovely film", "positive", "lovely is praise"), ("dull acting", "negative", "dull is a complaint"),
-            ("fine one", "positive", "fine is mild praise"), ("a mess", "negative", "a mess is a complaint"),
-            ("superb", "positive", "superb is praise"), ("boring", "negative", "boring is a complaint")]
-    csv = tmp_path / "reviews.csv"
-    csv.write_text("text,label,why\n" + "".join(f"{t},{label},{why}\n" for t, label, why in rows))
+    csv = reviews_csv
     experiment = parse_experiment({
         "name": "tiny-explanation-interventions", "model": tiny_model_dir,
         "tasks": [{"name": "dataset", "id": "reviews", "n_train": None, "n_test": None,

@@ -275,13 +275,8 @@ def test_explain_then_score_needs_training_explanations(tiny):
 
 
 # -- the runner -------------------------------------------------------------------------------------------------------
-def test_a_run_trains_and_evaluates_explanation_regimes(tiny_model_dir, tmp_path):
-    rows = [("great movie", "positive", "great is praise"), ("awful plot", "negative", "awful is a complaint"),
-            ("lovely film", "positive", "lovely is praise"), ("dull acting", "negative", "dull is a complaint"),
-            ("fine one", "positive", "fine is mild praise"), ("a mess", "negative", "a mess is a complaint"),
-            ("superb", "positive", "superb is praise"), ("boring", "negative", "boring is a complaint")]
-    csv = tmp_path / "reviews.csv"
-    csv.write_text("text,label,why\n" + "".join(f"{t},{label},{why}\n" for t, label, why in rows))
+def test_a_run_trains_and_evaluates_explanation_regimes(tiny_model_dir, tmp_path, reviews_csv):
+    csv = reviews_csv
     spec = parse_experiment({
         "name": "explained", "model": tiny_model_dir,
         "tasks": [{"name": "dataset", "id": "reviews", "n_train": None, "n_test": None,

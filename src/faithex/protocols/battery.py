@@ -10,8 +10,7 @@
 A test adds its protocols to every regime of the experiment that one of them `supports` (a regime without a
 reasoning turn gets no reasoning interventions: the report's battery table says "n/a" there), after the regime's own
 protocols. `false` turns a test off; a list of protocol names replaces the test's defaults (the demo's cheaper
-`reasoning_step_flip`). Protocols that are not registered are skipped: a test's protocol may come from an optional
-module.
+`reasoning_step_flip`).
 """
 
 from __future__ import annotations
@@ -63,5 +62,5 @@ def battery_protocols(regime: Regime, choices: Mapping[str, Choice] | None = Non
     for test in BATTERY.values():
         choice = (choices or {}).get(test.name, test.on_by_default)
         names = test.protocols if choice is True else () if choice is False else tuple(choice)
-        out += [name for name in names if name in PROTOCOLS and PROTOCOLS.get(name).supports(regime)]
+        out += [name for name in names if PROTOCOLS.get(name).supports(regime)]
     return out
